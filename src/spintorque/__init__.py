@@ -1,0 +1,32 @@
+"""spintorque: spin-orbit torques, Gilbert damping and conductivity from Bloch Hamiltonians.
+
+Linear-response Keldysh (Kubo-Bastin) formalism, Fermi sea and Fermi surface parts, for
+continuum and lattice models. See SPEC.md for the conventions: hbar = e = 1 in raw results.
+"""
+
+__version__ = "0.1.0"
+
+from . import models  # noqa: E402
+from .errors import (  # noqa: E402
+    ConvergenceError,
+    ConvergenceWarning,
+    InputWarning,
+    ModelError,
+    ParameterError,
+    SpintorqueError,
+    SpintorqueWarning,
+)
+from .responses import response  # noqa: E402
+
+__all__ = [
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "InputWarning",
+    "ModelError",
+    "ParameterError",
+    "SpintorqueError",
+    "SpintorqueWarning",
+    "__version__",
+    "models",
+    "response",
+]
