@@ -125,6 +125,32 @@ def _thin(points: np.ndarray, spacing: float) -> np.ndarray:
     return np.array(kept)
 
 
+def make_integrator(
+    model: BlochModel,
+    m: np.ndarray,
+    energies: np.ndarray,
+    eta: float,
+    integrand: Callable[[np.ndarray], np.ndarray],
+    *,
+    max_points: int,
+) -> DiskIntegrator:
+    """The k integrator for the model's domain; it exposes ``integrate(tolerance)``."""
+    if isinstance(model.k_domain, Disk):
+        cutoff = model.k_domain.cutoff
+        center = model.band_center(m)
+        r_max = cutoff - float(np.hypot(*center))
+        return DiskIntegrator(
+            integrand,
+            cutoff=cutoff,
+            center=center,
+            radial_breaks=fermi_breaks(model, m, energies, eta, r_max),
+            max_points=max_points,
+        )
+    raise NotImplementedError(
+        f"no k integrator for domain {type(model.k_domain).__name__}; continuum (Disk) models only"
+    )
+
+
 def compute_blocks(
     model: BlochModel,
     ef: np.ndarray,
@@ -137,10 +163,6 @@ def compute_blocks(
     progress: Callable[[int], None] | None = None,
 ) -> RawResponse:
     """Every response block at every (T, EF): one k integral over all needed T = 0 energies."""
-    if not isinstance(model.k_domain, Disk):
-        raise NotImplementedError(
-            "Brillouin-zone integration is not available yet; continuum (Disk) models only"
-        )
     dim = int(model.dim)
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     energies = np.concatenate([g.energies for g in grids])
@@ -154,15 +176,7 @@ def compute_blocks(
         value = flat.reshape(n_e, 2, 6 + dim, 3 + dim)
         return block_tolerance(value, dim, rtol).ravel()
 
-    cutoff = model.k_domain.cutoff
-    center = model.band_center(m)
-    integrator = DiskIntegrator(
-        integrand,
-        cutoff=cutoff,
-        center=center,
-        radial_breaks=fermi_breaks(model, m, energies, eta, cutoff - float(np.hypot(*center))),
-        max_points=max_points,
-    )
+    integrator = make_integrator(model, m, energies, eta, integrand, max_points=max_points)
     result: IntegrationResult = integrator.integrate(tolerance)
     value = result.value.reshape(n_e, 2, 6 + dim, 3 + dim)
     error = result.error.reshape(value.shape)
