@@ -30,3 +30,7 @@ __all__ = [
     "models",
     "response",
 ]
+
+from .derived import conductivity, damping_for_axis, gilbert_damping, spin_orbit_torque  # noqa: E402
+
+__all__ += ["conductivity", "damping_for_axis", "gilbert_damping", "spin_orbit_torque"]
