@@ -6,8 +6,8 @@ continuum and lattice models. See SPEC.md for the conventions: hbar = e = 1 in r
 
 __version__ = "0.1.0"
 
-from . import models  # noqa: E402
-from .errors import (  # noqa: E402
+from . import models
+from .errors import (
     ConvergenceError,
     ConvergenceWarning,
     InputWarning,
@@ -16,7 +16,7 @@ from .errors import (  # noqa: E402
     SpintorqueError,
     SpintorqueWarning,
 )
-from .responses import response  # noqa: E402
+from .responses import response
 
 __all__ = [
     "ConvergenceError",
@@ -31,6 +31,6 @@ __all__ = [
     "response",
 ]
 
-from .derived import conductivity, damping_for_axis, gilbert_damping, spin_orbit_torque  # noqa: E402
+from .derived import conductivity, damping_for_axis, gilbert_damping, spin_orbit_torque
 
 __all__ += ["conductivity", "damping_for_axis", "gilbert_damping", "spin_orbit_torque"]

@@ -58,7 +58,9 @@ def gilbert_damping(res: xr.Dataset, s_fm: float) -> xr.DataArray:
     in units of hbar, in the model's inverse length units squared (s_FM = Ms t_FM / (g mu_B)).
     """
     if not (np.isfinite(s_fm) and s_fm > 0):
-        raise ParameterError(f"s_fm must be a finite positive number (spin per area / hbar), got {s_fm!r}")
+        raise ParameterError(
+            f"s_fm must be a finite positive number (spin per area / hbar), got {s_fm!r}"
+        )
     chi = res["exchange_exchange"]
     sym = 0.5 * (chi + chi.rename(i="j", j="i").transpose(*chi.dims))
     m = np.asarray(res.attrs["m"], dtype=float)
@@ -89,7 +91,9 @@ def _cross(m: np.ndarray, vec: xr.DataArray) -> xr.DataArray:
     return vec.copy(data=np.moveaxis(data, -1, vec.get_axis_num("a")))
 
 
-def spin_orbit_torque(model, *, ef, eta, m, field=(1.0, 0.0, 0.0), temperature=0.0, rtol=1e-6, **options) -> xr.Dataset:
+def spin_orbit_torque(
+    model, *, ef, eta, m, field=(1.0, 0.0, 0.0), temperature=0.0, rtol=1e-6, **options
+) -> xr.Dataset:
     """Field-like and damping-like spin-orbit torques per unit electric field (raw units).
 
     Computes the response at m and at -m. For a unit field E along ``field`` the force on the
@@ -114,8 +118,11 @@ def spin_orbit_torque(model, *, ef, eta, m, field=(1.0, 0.0, 0.0), temperature=0
     spin_m = _contract_force(res_m["spin_force"], force)
     exch_p = _contract_force(res_p["exchange_force"], force)
     exch_m = _contract_force(res_m["exchange_force"], force)
-    sigma = xr.dot(_contract_force(res_p["current_force"], e_hat).sel(part="total"),
-                   xr.DataArray(e_hat, dims=("a",), coords={"a": list(AXES)}), dim="a")
+    sigma = xr.dot(
+        _contract_force(res_p["current_force"], e_hat).sel(part="total"),
+        xr.DataArray(e_hat, dims=("a",), coords={"a": list(AXES)}),
+        dim="a",
+    )
     for name, sign in (("fieldlike", 1.0), ("dampinglike", -1.0)):
         out[f"spin_density_{name}"] = 0.5 * (spin_p + sign * spin_m)
         torque = _cross(m_vec, 0.5 * (exch_p + sign * exch_m))

@@ -24,7 +24,6 @@ import numpy as np
 
 from .models.base import BlochModel
 
-FOUR_PI = 4.0 * np.pi
 # |d| / |u| below which J uses its series (d = a - b real, u = EF - (a + b)/2):
 # closed-form cancellation then costs at most ~6 |u|^2/|d|^2 ulp ~ 2e-14.
 SERIES_RATIO = 0.2
@@ -70,56 +69,180 @@ def eigendata(model: BlochModel, k: np.ndarray, m: np.ndarray) -> EigenData:
 
 
 def surface_kernel(energies: np.ndarray, ef: np.ndarray, eta: float) -> np.ndarray:
-    """Fermi-surface kernel kappa_I(m, n) at T = 0, shape (Nk, nEF, N, N), index order [m, n]."""
-    g_r = 1.0 / (np.asarray(ef)[None, :, None] - energies[:, None, :] + 1j * eta)  # (Nk, nE, N)
-    g_a = np.conj(g_r)
-    spectral = g_r - g_a
-    return (spectral[..., :, None] * g_a[..., None, :] - g_r[..., :, None] * spectral[..., None, :]) / FOUR_PI
+    """Fermi-surface kernel kappa_I(m, n) at T = 0, shape (Nk, nEF, N, N), index order [m, n].
 
-
-def sea_integral(d: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """J(a, b) for a - b = d (real) and EF - (a + b)/2 = u (Im u = eta > 0), elementwise.
-
-    Closed form where |d| >= SERIES_RATIO |u|; elsewhere the series
-    J = -d sum_j (j + 1) (d^2/4)^j / ((2j + 3) u^(2j + 3)), which converges for |d| < 2 |u|.
+    With x_n = EF - e_n and D_n = x_n^2 + eta^2 the definition reduces to
+    kappa_I(m, n) = [4 eta^2 - 2 i eta (e_m - e_n)] / (4 pi D_m D_n).
     """
-    d = np.asarray(d, dtype=float)
-    u = np.asarray(u, dtype=complex)
-    d, u = np.broadcast_arrays(d, u)
-    out = np.empty(d.shape, dtype=complex)
-    use_series = np.abs(d) < SERIES_RATIO * np.abs(u)
+    inv_d = 1.0 / ((np.asarray(ef)[None, :, None] - energies[:, None, :]) ** 2 + eta**2)
+    prod = inv_d[..., :, None] * inv_d[..., None, :]
+    split = energies[:, None, :, None] - energies[:, None, None, :]
+    return (eta**2 / np.pi) * prod - 1j * (eta / (2 * np.pi)) * split * prod
 
-    dc, uc = d[~use_series], u[~use_series]
-    x = uc - 0.5 * dc  # EF - a
-    y = uc + 0.5 * dc  # EF - b
-    out[~use_series] = (-1.0 / x - 1.0 / y) / dc - 2.0 / dc**2 * (np.log(x) - np.log(y))
 
-    ds, us = d[use_series], u[use_series]
-    q = (0.25 * ds**2) / us**2
-    term = 1.0 / (3.0 * us**3)
+def _band_terms(energies: np.ndarray, ef: np.ndarray, eta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per band and Fermi level: 1/D_n = 1/((EF - e_n)^2 + eta^2) and arg(EF - e_n + i eta)."""
+    x = np.asarray(ef, dtype=float)[None, :, None] - energies[:, None, :]
+    return 1.0 / (x * x + eta**2), np.arctan2(eta, x)
+
+
+def _sea_series(d: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Im of J = -d sum_j (j + 1) (d^2/4)^j / ((2j + 3) u^(2j + 3)), for |d| << |u|."""
+    q = (0.25 * d**2) / u**2
+    term = 1.0 / (3.0 * u**3)
     total = term.copy()
     for j in range(1, SERIES_TERMS):
         term = term * q * (j + 1) / j * (2 * j + 1) / (2 * j + 3)
         total += term
-    out[use_series] = -ds * total
+    return (-d * total).imag
+
+
+def _sea_pairs(d, mid_x, inv_m, inv_n, arg_m, arg_n, eta) -> np.ndarray:
+    """Im J from per-band terms: closed form where |d| >= 0.2 |u|, series elsewhere.
+
+    d = e_m - e_n; mid_x = EF - (e_m + e_n)/2 = Re u; inv_*, arg_* from :func:`_band_terms`.
+    """
+    d, mid_x = np.broadcast_arrays(d, mid_x)
+    small = d * d < SERIES_RATIO**2 * (mid_x * mid_x + eta**2)
+    d_safe = np.where(small, 1.0, d)
+    out = (eta / d_safe) * (inv_m + inv_n) - (2.0 / d_safe**2) * (arg_m - arg_n)
+    idx = np.nonzero(small)
+    if idx[0].size:
+        out[idx] = _sea_series(d[idx], mid_x[idx] + 1j * eta)
     return out
+
+
+def sea_integral(d: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Im J(a, b) for a - b = d (real) and u = EF - (a + b)/2 (Im u = eta > 0), elementwise.
+
+    J(a, b) = int_{-inf}^{EF} dE (a - b)/((E - a)^2 (E - b)^2). With x = EF - a = u - d/2,
+    y = EF - b = u + d/2 (both in the upper half plane):
+        Im J = (eta/d)(1/|x|^2 + 1/|y|^2) - (2/d^2)(arg x - arg y)          (|d| >= 0.2 |u|)
+        J = -d sum_j (j + 1) (d^2/4)^j / ((2j + 3) u^(2j + 3))               (|d| < 0.2 |u|)
+    (the closed form cancels catastrophically as d -> 0; the series converges for |d| < 2|u|).
+    """
+    d, u = np.broadcast_arrays(np.asarray(d, dtype=float), np.asarray(u, dtype=complex))
+    eta = u.imag
+    x_re, y_re = u.real - 0.5 * d, u.real + 0.5 * d
+    inv_x, inv_y = 1.0 / (x_re**2 + eta**2), 1.0 / (y_re**2 + eta**2)
+    arg_x, arg_y = np.arctan2(eta, x_re), np.arctan2(eta, y_re)
+    out = np.empty(d.shape)
+    for value in np.unique(eta):  # _sea_pairs takes one eta
+        sel = eta == value
+        out[sel] = _sea_pairs(
+            d[sel], u.real[sel], inv_x[sel], inv_y[sel], arg_x[sel], arg_y[sel], value
+        )
+    return out
+
+
+def sea_pair_kernel(
+    energies: np.ndarray, ef: np.ndarray, eta: float, band_terms: tuple | None = None
+) -> np.ndarray:
+    """s(m, n) = Im J(a_m, a_n) / (2 pi) for the band pairs m < n (np.triu_indices order).
+
+    kappa_II(m, n) = i s(m, n) = -kappa_II(n, m). Shape (Nk, nEF, N(N-1)/2). ``band_terms``
+    (from :func:`_band_terms`) may be passed to share them with the surface kernel.
+    """
+    n = energies.shape[1]
+    upper, lower = np.triu_indices(n, 1)
+    inv_d, arg = _band_terms(energies, ef, eta) if band_terms is None else band_terms
+    d = (energies[:, upper] - energies[:, lower])[:, None, :]
+    mid_x = (
+        np.asarray(ef, dtype=float)[None, :, None]
+        - 0.5 * (energies[:, upper] + energies[:, lower])[:, None, :]
+    )
+    pairs = _sea_pairs(
+        d, mid_x, inv_d[..., upper], inv_d[..., lower], arg[..., upper], arg[..., lower], eta
+    )
+    return pairs / (2 * np.pi)
 
 
 def sea_kernel(energies: np.ndarray, ef: np.ndarray, eta: float) -> np.ndarray:
     """Fermi-sea kernel kappa_II(m, n) at T = 0, shape (Nk, nEF, N, N), index order [m, n]."""
-    e_m = energies[:, None, :, None]
-    e_n = energies[:, None, None, :]
-    d = e_m - e_n
-    u = np.asarray(ef)[None, :, None, None] - 0.5 * (e_m + e_n) + 1j * eta
-    jmn = sea_integral(d, u)
-    return 1j * jmn.imag / (2 * np.pi)
+    nk, n = energies.shape
+    upper, lower = np.triu_indices(n, 1)
+    value = sea_pair_kernel(energies, ef, eta)
+    out = np.zeros((nk, value.shape[1], n, n), dtype=complex)
+    out[:, :, upper, lower] = 1j * value
+    out[:, :, lower, upper] = -1j * value
+    return out
 
 
-def pair_products(eig: EigenData) -> np.ndarray:
-    """P[k, a, b, m, n] = A^a_nm B^b_mn for every observable a and generator b, (Nk, nL, nR, N*N)."""
-    left_t = eig.left.swapaxes(-1, -2)  # [.., m, n] = A_nm
-    prod = left_t[:, :, None] * eig.right[:, None, :]
-    return prod.reshape(*prod.shape[:3], -1)
+# --- real-feature form of sum_{n,m} A_nm B_mn kappa(m, n) -------------------------------------
+# Using kappa_I(n, m) = conj kappa_I(m, n) and kappa_II(n, m) = -kappa_II(m, n) = conj(...):
+#   surface = sum_n A_nn B_nn kappa_I(n,n) + sum_{m<n} [2 Re(A_nm B_mn) Re kappa_I(m,n)
+#                                                      - 2 Im(A_nm B_mn) Im kappa_I(m,n)]
+#   sea     = sum_{m<n} -[Im(A_nm B_mn) - Im(A_mn B_nm)] s(m,n)
+# Each is a real dot product between "pair features" (operators only) and "kernel features"
+# (energies only), so the k sum for all Fermi levels is one real matrix product.
+
+
+def pair_features(eig: EigenData) -> tuple[np.ndarray, np.ndarray]:
+    """Operator features: surface (Nk, nL*nR, N^2) and sea (Nk, nL*nR, N(N-1)/2)."""
+    nk, nl, n = eig.left.shape[:3]
+    nr = eig.right.shape[1]
+    upper, lower = np.triu_indices(n, 1)
+    diag = np.arange(n)
+    a_nm = eig.left[:, :, lower, upper][:, :, None]  # A_nm with m = upper < n = lower
+    a_mn = eig.left[:, :, upper, lower][:, :, None]
+    b_mn = eig.right[:, :, upper, lower][:, None]
+    b_nm = eig.right[:, :, lower, upper][:, None]
+    ab = a_nm * b_mn
+    a_diag = eig.left[:, :, diag, diag].real[:, :, None]
+    b_diag = eig.right[:, :, diag, diag].real[:, None]
+    surface = np.concatenate([a_diag * b_diag, 2 * ab.real, -2 * ab.imag], axis=-1)
+    sea = -(ab.imag - (a_mn * b_nm).imag)
+    return surface.reshape(nk, nl * nr, -1), sea.reshape(nk, nl * nr, -1)
+
+
+def kernel_features(
+    energies: np.ndarray, ef: np.ndarray, eta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel features matching :func:`pair_features`: surface (Nk, nEF, N^2), sea (Nk, nEF, ...).
+
+    Surface: kappa_I(n, n) = eta^2/(pi D_n^2) and Re, Im kappa_I(m, n) for m < n, from the
+    closed form of :func:`surface_kernel` evaluated only for those pairs.
+    """
+    n = energies.shape[1]
+    upper, lower = np.triu_indices(n, 1)
+    band_terms = _band_terms(energies, ef, eta)
+    inv_d = band_terms[0]
+    prod = inv_d[..., upper] * inv_d[..., lower]
+    split = (energies[:, upper] - energies[:, lower])[:, None, :]
+    surface = np.concatenate(
+        [(eta**2 / np.pi) * inv_d**2, (eta**2 / np.pi) * prod, -(eta / (2 * np.pi)) * split * prod],
+        axis=-1,
+    )
+    return surface, sea_pair_kernel(energies, ef, eta, band_terms)
+
+
+def weighted_response(
+    eig: EigenData, ef: np.ndarray, eta: float, weights: np.ndarray
+) -> np.ndarray:
+    """Quadrature sums sum_k w[k] x (response density at k) for batches of k points.
+
+    ``weights`` has shape (P, Q, nw): P batches of Q points each (the eigendata holds the P*Q
+    points in that order) and nw weight sets (a rule and its embedded rules). Each batch is one
+    real matrix product over (k, feature), which makes many Fermi levels cheap.
+    Returns (P, nw, nEF, 2, nL, nR) with parts (sea, surface).
+    """
+    ef = np.atleast_1d(np.asarray(ef, dtype=float))
+    n_batch, n_q, n_w = weights.shape
+    nl, nr = eig.left.shape[1], eig.right.shape[1]
+    out = np.empty((n_batch, n_w, len(ef), 2, nl, nr))
+    for part, (phi, psi) in enumerate(
+        zip(pair_features(eig)[::-1], kernel_features(eig.energies, ef, eta)[::-1], strict=True)
+    ):
+        n_f = phi.shape[-1]
+        x = weights[:, :, :, None, None] * phi.reshape(n_batch, n_q, 1, nl * nr, n_f)
+        x = x.transpose(0, 2, 3, 1, 4).reshape(n_batch, n_w * nl * nr, n_q * n_f)
+        y = (
+            psi.reshape(n_batch, n_q, len(ef), n_f)
+            .transpose(0, 1, 3, 2)
+            .reshape(n_batch, n_q * n_f, len(ef))
+        )
+        out[:, :, :, part] = np.moveaxis((x @ y).reshape(n_batch, n_w, nl, nr, len(ef)), -1, 2)
+    return out
 
 
 def response_density(eig: EigenData, ef: np.ndarray, eta: float) -> np.ndarray:
@@ -127,17 +250,8 @@ def response_density(eig: EigenData, ef: np.ndarray, eta: float) -> np.ndarray:
 
     Returns a real array of shape (Nk, nEF, 2, nL, nR): part 0 = sea (II), part 1 = surface (I).
     """
-    ef = np.atleast_1d(np.asarray(ef, dtype=float))
-    nk = len(eig.energies)
-    kern = np.concatenate(
-        [sea_kernel(eig.energies, ef, eta), surface_kernel(eig.energies, ef, eta)], axis=1
-    ).reshape(nk, 2 * len(ef), -1)  # (Nk, 2 nE, N*N) in [m, n] order
-    pairs = pair_products(eig)  # (Nk, nL, nR, N*N)
-    nl, nr = pairs.shape[1:3]
-    flat = pairs.reshape(nk, nl * nr, -1)
-    out = np.matmul(flat, kern.swapaxes(-1, -2)).real  # (Nk, nL*nR, 2 nE)
-    out = out.reshape(nk, nl, nr, 2, len(ef))
-    return np.moveaxis(out, (4, 3), (1, 2))
+    ones = np.ones((len(eig.energies), 1, 1))
+    return weighted_response(eig, ef, eta, ones)[:, 0]
 
 
 def nonequilibrium_density_matrix(
@@ -167,7 +281,9 @@ def nonequilibrium_density_matrix(
     energies, vectors = np.linalg.eigh(ham)
     drive = np.zeros_like(ham)
     if dm_dt is not None:
-        drive = drive + np.einsum("b,kbij->kij", np.asarray(dm_dt, float), model.exchange_derivative(k, m))
+        drive = drive + np.einsum(
+            "b,kbij->kij", np.asarray(dm_dt, float), model.exchange_derivative(k, m)
+        )
     if force is not None:
         drive = drive + np.einsum("j,kjab->kab", np.asarray(force, float), model.velocity(k, m))
     drive_eig = to_eigenbasis(vectors, drive[:, None])[:, 0]

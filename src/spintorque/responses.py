@@ -41,7 +41,7 @@ BLOCK_DESCRIPTIONS = {
     "exchange_exchange": ("Lambda[dH/dm_a, dH/dm_b]", "<dH/dm_a> per unit dm_b/dt"),
     "exchange_force": ("Lambda[dH/dm_a, v_j]", "<dH/dm_a> per unit force F_j"),
 }
-ALLOWED_KEYWORDS = ("ef", "eta", "m", "temperature", "rtol", "max_points", "on_unconverged")
+ALLOWED_KEYWORDS = ("ef", "eta", "m", "temperature", "rtol", "max_points", "on_unconverged", "smearing")
 
 
 def _energies(name: str, value: object, *, minimum: float | None = None) -> tuple[np.ndarray, bool]:
@@ -103,7 +103,9 @@ def response(model, *, ef, eta, m=(0.0, 0.0, 1.0), temperature=0.0, rtol=1e-6, *
     model : a :class:`spintorque.models.BlochModel` (or any object with that interface).
     ef : Fermi level(s) (energy); a sequence adds an ``ef`` dimension. At T > 0 it is the
         chemical potential.
-    eta : broadening eta = hbar/(2 tau) (energy), > 0.
+    eta : broadening eta = hbar/(2 tau) (energy), > 0; or "clean" for the eta -> 0 limit with
+        a ``term`` dimension (intraband_coefficient of tau, interband limit); see
+        :mod:`spintorque.clean` (option ``smearing``: its Fermi-surface smearing, energy).
     m : magnetization direction (3-vector); normalised with a warning if not of unit length.
     temperature : k_B T (energy), >= 0; a sequence adds a ``temperature`` dimension.
     rtol : relative tolerance, 1e-10 <= rtol < 0.1: every entry of every block is converged to
@@ -126,7 +128,7 @@ def response(model, *, ef, eta, m=(0.0, 0.0, 1.0), temperature=0.0, rtol=1e-6, *
     >>> float(res.current_force.sel(part="surface", i="x", j="x")) > 0
     True
     """
-    unknown = set(options) - {"max_points", "on_unconverged"}
+    unknown = set(options) - {"max_points", "on_unconverged", "smearing"}
     if unknown:
         name = sorted(unknown)[0]
         close = difflib.get_close_matches(name, ALLOWED_KEYWORDS, n=1)
@@ -138,10 +140,21 @@ def response(model, *, ef, eta, m=(0.0, 0.0, 1.0), temperature=0.0, rtol=1e-6, *
         raise ParameterError(f"on_unconverged must be 'warn' or 'raise', got {on_unconverged!r}")
     ef_arr, ef_scalar = _energies("ef", ef)
     t_arr, t_scalar = _energies("temperature", temperature, minimum=0.0)
-    eta = _check_scalar("eta", eta, 0.0, math.inf)
+    clean = isinstance(eta, str) and eta == "clean"
+    if isinstance(eta, str) and not clean:
+        raise ParameterError(f"eta must be a positive number or 'clean', got {eta!r}")
+    if not clean:
+        eta = _check_scalar("eta", eta, 0.0, math.inf)
+        if "smearing" in options:
+            raise ParameterError("smearing applies only with eta='clean'")
     rtol = _check_scalar("rtol", rtol, 1e-10, 0.1, low_open=False)
     m_vec = validate_magnetization(m)
     check_model(model, m_vec)
+    if clean:  # the eta -> 0 limit, terms separated (see spintorque.clean)
+        from .clean import clean_response
+
+        return clean_response(model, ef_arr, ef_scalar, t_arr, t_scalar, m_vec, rtol, max_points=max_points,
+                              on_unconverged=on_unconverged, smearing=options.get("smearing"))
 
     raw = compute_blocks(model, ef_arr, eta, m_vec, t_arr, rtol, max_points=max_points)
     if not raw.converged:

@@ -2,12 +2,15 @@
 
 Coordinates follow the Fermi surface: polar about the model's band centre k0 (the band-touching
 point), radial panels with breakpoints at the Fermi momenta and panel widths graded down to the
-Lorentzian width eta/v there. Each radial panel carries a 15-point Gauss-Kronrod rule in r and a
-periodic trapezoid rule with n_phi points in the angle (spectrally accurate for smooth periodic
-integrands, and nested: the n_phi/2 subset gives the angular error estimate). The radial error
-estimate is |K15 - G7| (conservative). Panels whose error share is too large are bisected (radial
-error) or get twice the angles (angular error), all flagged panels of an iteration in one
-vectorised batch, until every output component c meets err[c] <= tol[c].
+Lorentzian width eta/v there. A cell is a radial interval times either the full circle or an
+angular sector. Radially every cell carries a 15-point Gauss-Kronrod rule (error |K15 - G7|,
+conservative). A full-ring cell uses the periodic trapezoid rule with n_phi angles, spectrally
+accurate for smooth periodic integrands and nested (its n_phi/2 subset gives the angular error);
+when a ring needs more than ``SPLIT_ANGLES`` angles its angular structure is local (a Fermi
+contour that is not a circle about k0: warping, eps0 centred elsewhere) and the ring is cut
+into sectors with a GK15 rule in the angle, which are then bisected where needed. All flagged
+cells of an iteration are refined and evaluated in one vectorised batch, until every output
+component c meets err[c] <= tol[c].
 
 If k0 != 0 the disk is split into the disk of radius r1 = cutoff - |k0| about k0 (polar, exact
 circles) and the rest, parametrised by u in [0, 1] as r = r1 + u (R(phi) - r1), with R(phi) the
@@ -19,7 +22,7 @@ The measure is d^2k / (2 pi)^2 (SPEC.md sec. 2).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -54,6 +57,9 @@ G7_WEIGHTS[1::2] = [
 
 INNER, OUTER = 0, 1
 MEASURE = 1.0 / (4.0 * np.pi**2)
+SPLIT_ANGLES = 32  # a ring that needs more angles than this is cut into sectors
+N_SECTORS = 8
+SECTOR = 0  # n_phi value marking a GK15 sector cell
 
 
 @dataclass(frozen=True)
@@ -73,22 +79,42 @@ class IntegrationResult:
 
 
 @dataclass
-class _Panels:
+class _Cells:
     kind: np.ndarray  # INNER or OUTER
-    a: np.ndarray
+    a: np.ndarray  # radial interval (r for INNER, u for OUTER)
     b: np.ndarray
-    n_phi: np.ndarray
-    value: np.ndarray  # (P, C)
-    err_r: np.ndarray  # (P, C)
-    err_phi: np.ndarray  # (P, C)
+    p0: np.ndarray  # angular interval (sectors only)
+    p1: np.ndarray
+    n_phi: np.ndarray  # trapezoid angles of a full ring, or SECTOR
+    value: np.ndarray | None = None  # (P, C)
+    err_r: np.ndarray | None = None
+    err_phi: np.ndarray | None = None
 
-    def take(self, mask: np.ndarray) -> _Panels:
-        return _Panels(*(x[mask] for x in (self.kind, self.a, self.b, self.n_phi, self.value, self.err_r, self.err_phi)))
+    def take(self, mask: np.ndarray) -> _Cells:
+        return _Cells(
+            *(None if (x := getattr(self, f.name)) is None else x[mask] for f in fields(self))
+        )
 
     @staticmethod
-    def concat(parts: list[_Panels]) -> _Panels:
-        return _Panels(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                         ("kind", "a", "b", "n_phi", "value", "err_r", "err_phi")))
+    def concat(parts: list[_Cells]) -> _Cells:
+        columns = ([getattr(p, f.name) for p in parts] for f in fields(_Cells))
+        return _Cells(
+            *(None if any(c is None for c in col) else np.concatenate(col) for col in columns)
+        )
+
+
+def _angular_rules(cells: _Cells, n_phi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Angles (P, nA) and the three angular weight sets (P, 3, nA): full, full, embedded."""
+    count = len(cells.a)
+    if n_phi == SECTOR:
+        half = 0.5 * (cells.p1 - cells.p0)
+        phi = 0.5 * (cells.p0 + cells.p1)[:, None] + half[:, None] * GK_NODES
+        rules = np.stack([K15_WEIGHTS, K15_WEIGHTS, G7_WEIGHTS])[None] * half[:, None, None]
+        return phi, rules
+    phi = np.broadcast_to(2 * np.pi * np.arange(n_phi) / n_phi, (count, n_phi))
+    even = (np.arange(n_phi) % 2 == 0) * 2.0
+    rules = np.stack([np.ones(n_phi), np.ones(n_phi), even]) * (2 * np.pi / n_phi)
+    return phi, np.broadcast_to(rules, (count, 3, n_phi))
 
 
 class DiskIntegrator:
@@ -96,18 +122,21 @@ class DiskIntegrator:
 
     Parameters
     ----------
-    integrand : f(k) with k of shape (Nk, 2) returning a real array (Nk, C).
-    cutoff : disk radius.  center : polar origin k0 (|k0| < cutoff).
+    integrand : object with ``weighted_sums(k, weights) -> (P, nw, C)`` for k of shape (P, Q, 2)
+        and weights (P, Q, nw) (sums over each batch of Q points of weight x f(k)), and an
+        int attribute ``width``: the number of floats held per k point while evaluating
+        (bounds memory through ``chunk_size``).
+    cutoff : disk radius.  center : polar origin k0 (|k0| < cutoff / 2, else 0 is used).
     radial_breaks : radii about k0 (inside r1) where panels must start/end (Fermi momenta,
         graded meshes); the integrator adds a geometric default mesh.
-    n_phi : initial number of angles per panel (power of two, >= 8).
+    n_phi : initial number of angles per ring (power of two, >= 8).
     max_points : evaluation budget; on exhaustion the result is returned with converged=False.
-    chunk_size : maximum number of output numbers held at once (memory bound).
+    chunk_size : maximum number of floats held at once while evaluating (memory bound).
     """
 
     def __init__(
         self,
-        integrand: Callable[[np.ndarray], np.ndarray],
+        integrand: object,
         *,
         cutoff: float,
         center: np.ndarray | None = None,
@@ -119,12 +148,10 @@ class DiskIntegrator:
         self.integrand = integrand
         self.cutoff = float(cutoff)
         self.center = np.zeros(2) if center is None else np.asarray(center, dtype=float)
-        c_norm = float(np.hypot(*self.center))
-        if c_norm >= 0.5 * self.cutoff:
+        if float(np.hypot(*self.center)) >= 0.5 * self.cutoff:
             self.center = np.zeros(2)
-            c_norm = 0.0
-        self.c_norm = c_norm
-        self.r1 = self.cutoff - c_norm
+        self.c_norm = float(np.hypot(*self.center))
+        self.r1 = self.cutoff - self.c_norm
         self.radial_breaks = np.asarray([] if radial_breaks is None else radial_breaks, dtype=float)
         self.n_phi = int(n_phi)
         self.max_points = int(max_points)
@@ -137,108 +164,130 @@ class DiskIntegrator:
         proj = self.center[0] * np.cos(phi) + self.center[1] * np.sin(phi)
         return -proj + np.sqrt(self.cutoff**2 - self.c_norm**2 + proj**2)
 
-    def initial_panels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(kind, a, b) of the starting mesh: breakpoints plus a geometric mesh up to r1."""
+    def initial_cells(self) -> _Cells:
+        """Full rings on the breakpoints plus a geometric mesh up to r1 (and the outer region)."""
         r1 = self.r1
-        geometric = r1 * np.geomspace(1e-3, 1.0, 16)
-        breaks = np.concatenate([[0.0], geometric, self.radial_breaks[(self.radial_breaks > 0) & (self.radial_breaks < r1)]])
-        breaks = np.unique(breaks)
-        keep = np.concatenate([[True], np.diff(breaks) > 1e-12 * r1])
-        breaks = breaks[keep]
-        if breaks[-1] < r1 * (1 - 1e-12):
-            breaks = np.append(breaks, r1)
-        else:
-            breaks[-1] = r1
-        kind = [INNER] * (len(breaks) - 1)
-        a, b = list(breaks[:-1]), list(breaks[1:])
+        inner = self.radial_breaks[(self.radial_breaks > 0) & (self.radial_breaks < r1)]
+        breaks = np.unique(np.concatenate([[0.0, r1], r1 * np.geomspace(1e-3, 1.0, 16), inner]))
+        breaks = breaks[np.concatenate([[True], np.diff(breaks) > 1e-12 * r1])]
+        breaks[-1] = r1
+        kind = np.full(len(breaks) - 1, INNER)
+        a, b = breaks[:-1], breaks[1:]
         if self.c_norm > 0:
             outer = np.linspace(0.0, 1.0, 5)
-            kind += [OUTER] * 4
-            a += list(outer[:-1])
-            b += list(outer[1:])
-        return np.array(kind), np.array(a), np.array(b)
+            kind = np.concatenate([kind, np.full(4, OUTER)])
+            a, b = np.concatenate([a, outer[:-1]]), np.concatenate([b, outer[1:]])
+        zeros = np.zeros(len(a))
+        return _Cells(kind, a, b, zeros, zeros + 2 * np.pi, np.full(len(a), self.n_phi))
 
-    # --- evaluation ---
-    def _points(self, kind: int, a: np.ndarray, b: np.ndarray, n_phi: int) -> tuple[np.ndarray, np.ndarray]:
-        """k points (P*15*n_phi, 2) and their Jacobian (radial half-width x r x outer factor)."""
-        half = 0.5 * (b - a)
-        s = 0.5 * (a + b)[:, None] + half[:, None] * GK_NODES[None, :]  # (P, 15)
-        phi = 2 * np.pi * np.arange(n_phi) / n_phi
-        if kind == INNER:
-            r = np.broadcast_to(s[:, :, None], (*s.shape, n_phi))
-            jac = r * half[:, None, None]
+    def _points(self, cells: _Cells, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """k points (P, 15, nA, 2) and the Jacobian r dr/ds (P, 15, nA) of the cells."""
+        half = 0.5 * (cells.b - cells.a)
+        s = (0.5 * (cells.a + cells.b)[:, None] + half[:, None] * GK_NODES)[
+            :, :, None
+        ]  # (P, 15, 1)
+        phi = phi[:, None, :]
+        if cells.kind[0] == INNER:
+            r = np.broadcast_to(s, (len(half), 15, phi.shape[2]))
+            jac = r
         else:
-            span = self._outer_radius(phi) - self.r1  # (n_phi,)
-            r = self.r1 + s[:, :, None] * span[None, None, :]
-            jac = r * span[None, None, :] * half[:, None, None]
+            span = self._outer_radius(phi) - self.r1
+            r = self.r1 + s * span
+            jac = r * span
         k = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=-1) + self.center
-        return k.reshape(-1, 2), jac
+        return k, jac
 
-    def _evaluate(self, kind: np.ndarray, a: np.ndarray, b: np.ndarray, n_phi: np.ndarray) -> _Panels:
-        """Evaluate panels, grouped by (kind, n_phi) and chunked to bound memory."""
-        n = len(a)
+    def _weights(self, cells: _Cells, jac: np.ndarray, ang_rules: np.ndarray) -> np.ndarray:
+        """Weights (P, 15 nA, 3) of the rules K x full, G x full, K x embedded-angular."""
+        half = 0.5 * (cells.b - cells.a)
+        rad = np.stack([K15_WEIGHTS, G7_WEIGHTS, K15_WEIGHTS])  # (3, 15)
+        rule = rad[None, :, :, None] * ang_rules[:, :, None, :]  # (P, 3, 15, nA)
+        w = np.moveaxis(rule, 1, -1) * (jac * (MEASURE * half[:, None, None]))[..., None]
+        return w.reshape(len(half), -1, 3)
+
+    def _evaluate(self, cells: _Cells) -> _Cells:
+        """Evaluate cells, grouped by (kind, angular rule) and chunked to bound memory."""
         value = err_r = err_phi = None
-        for kd in np.unique(kind):
-            for nph in np.unique(n_phi[kind == kd]):
-                idx = np.flatnonzero((kind == kd) & (n_phi == nph))
-                per_panel = 15 * int(nph)
-                for start in range(0, len(idx), max(1, self._panels_per_chunk(per_panel))):
-                    sel = idx[start : start + max(1, self._panels_per_chunk(per_panel))]
-                    k, jac = self._points(int(kd), a[sel], b[sel], int(nph))
-                    f = np.asarray(self.integrand(k))
-                    self.n_points += len(k)
-                    f = f.reshape(len(sel), 15, int(nph), -1) * (jac[..., None] * MEASURE)
-                    ang_full = f.sum(axis=2) * (2 * np.pi / nph)  # (p, 15, C)
-                    ang_half = f[:, :, ::2].sum(axis=2) * (4 * np.pi / nph)
-                    q_k = np.einsum("i,pic->pc", K15_WEIGHTS, ang_full)
-                    q_g = np.einsum("i,pic->pc", G7_WEIGHTS, ang_full)
-                    q_half = np.einsum("i,pic->pc", K15_WEIGHTS, ang_half)
+        for kd in np.unique(cells.kind):
+            for nph in np.unique(cells.n_phi[cells.kind == kd]):
+                idx = np.flatnonzero((cells.kind == kd) & (cells.n_phi == nph))
+                n_ang = 15 if nph == SECTOR else int(nph)
+                per_chunk = max(
+                    1, self.chunk_size // (15 * n_ang * getattr(self.integrand, "width", 1))
+                )
+                for start in range(0, len(idx), per_chunk):
+                    sel = idx[start : start + per_chunk]
+                    group = cells.take(sel)
+                    phi, ang_rules = _angular_rules(group, int(nph))
+                    k, jac = self._points(group, phi)
+                    weights = self._weights(group, jac, ang_rules)
+                    sums = np.asarray(
+                        self.integrand.weighted_sums(k.reshape(len(sel), -1, 2), weights)
+                    )
+                    sums = sums.reshape(len(sel), 3, -1)
+                    self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
                     if value is None:
-                        ncomp = q_k.shape[1]
-                        value, err_r, err_phi = (np.zeros((n, ncomp)) for _ in range(3))
-                    value[sel] = q_k
-                    err_r[sel] = np.abs(q_k - q_g)
-                    err_phi[sel] = np.abs(q_k - q_half)
-        return _Panels(kind, a, b, n_phi, value, err_r, err_phi)
+                        value, err_r, err_phi = (
+                            np.zeros((len(cells.a), sums.shape[2])) for _ in range(3)
+                        )
+                    value[sel] = sums[:, 0]
+                    err_r[sel] = np.abs(sums[:, 0] - sums[:, 1])
+                    err_phi[sel] = np.abs(sums[:, 0] - sums[:, 2])
+        cells.value, cells.err_r, cells.err_phi = value, err_r, err_phi
+        return cells
 
-    def _panels_per_chunk(self, per_panel: int) -> int:
-        ncomp = getattr(self, "_ncomp", 1)
-        return max(1, self.chunk_size // (per_panel * ncomp))
+    @staticmethod
+    def _refine(todo: _Cells, radial: np.ndarray) -> _Cells:
+        """Children of flagged cells: radial bisection, more angles, sectors, angular bisection."""
+        parts = []
+        rad = todo.take(radial)
+        mid = 0.5 * (rad.a + rad.b)
+        parts += [
+            _Cells(rad.kind, rad.a, mid, rad.p0, rad.p1, rad.n_phi),
+            _Cells(rad.kind, mid, rad.b, rad.p0, rad.p1, rad.n_phi),
+        ]
+        ang = todo.take(~radial)
+        ring = ang.n_phi != SECTOR
+        grow = ang.take(ring & (ang.n_phi < SPLIT_ANGLES))
+        parts.append(_Cells(grow.kind, grow.a, grow.b, grow.p0, grow.p1, 2 * grow.n_phi))
+        cut = ang.take(ring & (ang.n_phi >= SPLIT_ANGLES))
+        edges = np.linspace(0.0, 2 * np.pi, N_SECTORS + 1)
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            ones = np.ones(len(cut.a))
+            parts.append(
+                _Cells(cut.kind, cut.a, cut.b, lo * ones, hi * ones, np.full(len(cut.a), SECTOR))
+            )
+        sec = ang.take(~ring)
+        pmid = 0.5 * (sec.p0 + sec.p1)
+        parts += [
+            _Cells(sec.kind, sec.a, sec.b, sec.p0, pmid, sec.n_phi),
+            _Cells(sec.kind, sec.a, sec.b, pmid, sec.p1, sec.n_phi),
+        ]
+        return _Cells.concat(parts)
 
     # --- driver ---
     def integrate(self, tolerance: Callable[[np.ndarray], np.ndarray]) -> IntegrationResult:
         """Refine until err[c] <= tolerance(value)[c] for every component c, or the budget ends."""
-        kind, a, b = self.initial_panels()
-        panels = self._evaluate(kind, a, b, np.full(len(a), self.n_phi))
-        self._ncomp = panels.value.shape[1]
+        cells = self._evaluate(self.initial_cells())
         iterations = 0
         while True:
-            value = panels.value.sum(axis=0)
-            error = (panels.err_r + panels.err_phi).sum(axis=0)
+            value = cells.value.sum(axis=0)
+            error = (cells.err_r + cells.err_phi).sum(axis=0)
             tol = np.maximum(np.asarray(tolerance(value), dtype=float), np.finfo(float).tiny)
             if np.all(error <= tol) or self.n_points >= self.max_points:
                 break
             iterations += 1
-            score_r = np.max(panels.err_r / tol, axis=1)
-            score_phi = np.max(panels.err_phi / tol, axis=1)
-            score = score_r + score_phi
-            refine = score > 0.5 / len(score)
-            fixed = panels.take(~refine)
-            todo = panels.take(refine)
-            radial = score_r[refine] >= score_phi[refine]
-            angular = ~radial
-            mid = 0.5 * (todo.a + todo.b)
-            new_kind = np.concatenate([todo.kind[radial], todo.kind[radial], todo.kind[angular]])
-            new_a = np.concatenate([todo.a[radial], mid[radial], todo.a[angular]])
-            new_b = np.concatenate([mid[radial], todo.b[radial], todo.b[angular]])
-            new_nphi = np.concatenate([todo.n_phi[radial], todo.n_phi[radial], 2 * todo.n_phi[angular]])
-            new = self._evaluate(new_kind, new_a, new_b, new_nphi)
-            panels = _Panels.concat([fixed, new])
+            score_r = np.max(cells.err_r / tol, axis=1)
+            score_phi = np.max(cells.err_phi / tol, axis=1)
+            refine = score_r + score_phi > 0.5 / len(score_r)
+            todo = cells.take(refine)
+            new = self._evaluate(self._refine(todo, score_r[refine] >= score_phi[refine]))
+            cells = _Cells.concat([cells.take(~refine), new])
         return IntegrationResult(
             value=value,
             error=error,
             converged=bool(np.all(error <= tol)),
             n_points=self.n_points,
-            n_panels=len(panels.a),
+            n_panels=len(cells.a),
             iterations=iterations,
         )

@@ -39,13 +39,14 @@ def thermal_grid(mu: np.ndarray, temperature: float, eta: float, rtol: float) ->
     """Trapezoid nodes and weights smearing T = 0 results onto chemical potentials ``mu``.
 
     The spacing is chosen so that even the coarse (2h) rule reaches ~rtol:
-    h = pi d / (ln(1/rtol) + 3); the window is |eps - mu| <= 2 T X with 2 exp(-2X) = rtol/20.
+    h = pi d' / (ln(1/rtol) + 6) with d' = 0.8 d; the window is |eps - mu| <= 2 T X with
+    2 exp(-2X) = rtol/20.
     """
     mu = np.atleast_1d(np.asarray(mu, dtype=float))
     if temperature <= 0:
         return ThermalGrid(mu.copy(), np.eye(len(mu)), np.eye(len(mu)))
-    d = min(0.5 * np.pi, eta / (2.0 * temperature))
-    h = np.pi * d / (np.log(1.0 / rtol) + 3.0)
+    d = 0.8 * min(0.5 * np.pi, eta / (2.0 * temperature))  # stay clear of the strip's edge
+    h = np.pi * d / (np.log(1.0 / rtol) + 6.0)
     x_max = 0.5 * np.log(40.0 / rtol)
     step = 2.0 * temperature * h
     start = mu.min() - 2.0 * temperature * x_max

@@ -5,9 +5,9 @@ over k: ``k`` has shape ``(Nk, dim)`` and the returned matrices have shape ``(Nk
 ``m`` is the unit magnetization direction, shape ``(3,)``.
 
 Conventions (see SPEC.md section 2): hbar = e = 1, energies in one unit (eV in examples),
-lengths in one unit (nm in examples); ``velocity`` returns dH/dk_j (hbar = 1), ``exchange_derivative``
-returns dH/dm_b, and ``spin_operators`` are the Pauli matrices (not sigma/2) embedded in the
-model's basis.
+lengths in one unit (nm in examples); ``velocity`` returns dH/dk_j (hbar = 1),
+``exchange_derivative`` returns dH/dm_b, and ``spin_operators`` are the Pauli matrices
+(not sigma/2) embedded in the model's basis.
 """
 
 from __future__ import annotations
@@ -103,10 +103,14 @@ def check_model(model: object, m: np.ndarray) -> None:
     """
     for attr in ("hamiltonian", "velocity", "exchange_derivative"):
         if not callable(getattr(model, attr, None)):
-            raise ModelError(f"model {model!r} has no method {attr}(k, m); see spintorque.models.BlochModel")
+            raise ModelError(
+                f"model {model!r} has no method {attr}(k, m); see spintorque.models.BlochModel"
+            )
     for attr in ("n_bands", "dim", "k_domain", "spin_operators"):
         if not hasattr(model, attr):
-            raise ModelError(f"model {model!r} has no attribute {attr!r}; see spintorque.models.BlochModel")
+            raise ModelError(
+                f"model {model!r} has no attribute {attr!r}; see spintorque.models.BlochModel"
+            )
     n, dim = int(model.n_bands), int(model.dim)
     if dim not in (2, 3):
         raise ModelError(f"model.dim must be 2 or 3, got {dim}")

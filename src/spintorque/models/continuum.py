@@ -156,7 +156,9 @@ class Rashba2DEG(TwoBandContinuum):
     cutoff : radius of the k disk (inverse length).
     """
 
-    def __init__(self, mass: float = 0.5, alpha: float = 0.5, delta: float = 0.3, cutoff: float = 10.0) -> None:
+    def __init__(
+        self, mass: float = 0.5, alpha: float = 0.5, delta: float = 0.3, cutoff: float = 10.0
+    ) -> None:
         super().__init__(delta=delta, cutoff=cutoff)
         self.mass = _real("mass", mass, positive=True)
         self.alpha = _real("alpha", alpha)

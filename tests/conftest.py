@@ -1,0 +1,21 @@
+"""Shared fixtures: small, cheap models and a random-direction helper."""
+
+import pytest
+
+import spintorque as st
+
+
+@pytest.fixture
+def dirac():
+    return st.models.DiracSurface(vf=1.0, delta=0.2, cutoff=20.0)
+
+
+@pytest.fixture
+def dirac_full():
+    """TI surface with every term: quadratic eps0 and hexagonal warping."""
+    return st.models.DiracSurface(vf=1.0, delta=0.3, cutoff=6.0, mass=2.0, warping=0.15)
+
+
+@pytest.fixture
+def rashba():
+    return st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)

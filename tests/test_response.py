@@ -1,0 +1,166 @@
+"""The response() API: labelled output, error estimates, EF/T dimensions, cutoff, user models."""
+
+import numpy as np
+import pytest
+from scipy.integrate import simpson
+
+import spintorque as st
+from spintorque.integrate.thermal import minus_fermi_derivative
+
+BLOCK_NAMES = (
+    "spin_exchange",
+    "spin_force",
+    "current_force",
+    "current_exchange",
+    "exchange_exchange",
+    "exchange_force",
+)
+
+
+def test_dataset_layout_and_attrs(dirac):
+    res = st.response(dirac, ef=0.3, eta=0.05, m=(0, 0, 1), rtol=1e-4)
+    for name in BLOCK_NAMES:
+        assert res[name].dims == ("part", "i", "j")
+        assert res[f"{name}_error"].dims == ("part", "i", "j")
+    assert list(res.part.values) == ["sea", "surface", "total"]
+    assert list(res.i.values) == ["x", "y", "z"]
+    np.testing.assert_allclose(
+        res.spin_exchange.sel(part="total"),
+        res.spin_exchange.sel(part="sea") + res.spin_exchange.sel(part="surface"),
+    )
+    for key in (
+        "eta",
+        "m",
+        "rtol",
+        "conventions",
+        "error_estimate",
+        "model",
+        "model_vf",
+        "model_delta",
+    ):
+        assert key in res.attrs
+    assert "sigma not sigma/2" in res.attrs["conventions"]
+    # a 2-D model has no current along z
+    assert np.all(res.current_force.sel(i="z").values == 0)
+
+
+@pytest.mark.parametrize("model_name", ["rashba", "dirac_mass"])
+def test_error_estimate_is_honest(request, model_name):
+    """A loose run's reported error bounds its actual deviation from a much tighter run."""
+    if model_name == "dirac_mass":
+        model = st.models.DiracSurface(vf=1.0, delta=0.3, cutoff=6.0, mass=2.0)
+    else:
+        model = request.getfixturevalue(model_name)
+    m = (0.6, 0.0, 0.8)
+    loose = st.response(model, ef=0.1, eta=0.03, m=m, rtol=1e-3)
+    tight = st.response(model, ef=0.1, eta=0.03, m=m, rtol=1e-8)
+    assert loose.attrs["error_estimate"] <= 1e-3
+    for name in BLOCK_NAMES:
+        deviation = np.abs(loose[name] - tight[name]).values
+        bound = loose[f"{name}_error"].values + tight[f"{name}_error"].values
+        assert np.all(deviation <= bound + 1e-15), name
+        scale = np.abs(tight[name].sel(part="total")).max().item()
+        assert deviation.max() <= 1e-3 * scale, name
+
+
+def test_fermi_level_list_equals_single_calls(dirac):
+    efs = [-0.05, 0.12, 0.3]
+    scan = st.response(dirac, ef=efs, eta=0.03, m=(0.6, 0, 0.8), rtol=1e-7)
+    assert scan.spin_force.dims == ("ef", "part", "i", "j")
+    for ef in efs:
+        single = st.response(dirac, ef=ef, eta=0.03, m=(0.6, 0, 0.8), rtol=1e-7)
+        for name in ("spin_force", "spin_exchange", "current_force"):
+            scale = np.abs(single[name]).max().item()
+            np.testing.assert_allclose(scan[name].sel(ef=ef), single[name], atol=1e-6 * scale)
+
+
+def test_finite_temperature_equals_smearing_of_zero_temperature_scan(rashba):
+    """Lambda(T, mu) = int d eps (-f'_T)(eps - mu) Lambda(0, eps), by Simpson on an EF scan."""
+    mu, temp, eta = 0.2, 0.01, 0.03
+    hot = st.response(rashba, ef=mu, eta=eta, m=(0, 0, 1), temperature=temp, rtol=1e-6)
+    eps = np.linspace(mu - 16 * temp, mu + 16 * temp, 161)
+    cold = st.response(rashba, ef=eps, eta=eta, m=(0, 0, 1), rtol=1e-6)
+    weight = minus_fermi_derivative(eps - mu, temp)
+    for name in ("spin_force", "current_force", "spin_exchange"):
+        smeared = simpson(cold[name].values * weight[:, None, None, None], x=eps, axis=0)
+        scale = np.abs(hot[name]).max().item()
+        np.testing.assert_allclose(hot[name].values, smeared, atol=2e-5 * scale)
+    # and temperature visibly matters at this T (the test can fail)
+    zero = st.response(rashba, ef=mu, eta=eta, m=(0, 0, 1), rtol=1e-6)
+    assert np.abs(zero.spin_force - hot.spin_force).max() > 1e-4 * np.abs(zero.spin_force).max()
+
+
+def test_temperature_list_adds_a_dimension(rashba):
+    res = st.response(rashba, ef=[0.1, 0.2], eta=0.05, temperature=[0.0, 0.02], rtol=1e-4)
+    assert res.current_force.dims == ("temperature", "ef", "part", "i", "j")
+    single = st.response(rashba, ef=0.2, eta=0.05, temperature=0.02, rtol=1e-4)
+    scale = np.abs(single.current_force).max().item()
+    np.testing.assert_allclose(
+        res.current_force.sel(temperature=0.02, ef=0.2), single.current_force, atol=1e-4 * scale
+    )
+
+
+def test_surface_part_is_cutoff_independent_and_sea_part_converges_as_one_over_cutoff():
+    """Fermi-surface parts live at the Fermi contour; the sea part carries an O(1/kc) tail.
+
+    The interband Fermi-surface tail is O(eta/(vF kc)); the Bastin sea part of the TI surface
+    with EF in the band is a pure cutoff term (SPEC sec. 7), decaying like Delta/(vF kc).
+    """
+    ef, eta, m = 0.3, 0.02, (0.6, 0.0, 0.8)
+    res = {
+        kc: st.response(
+            st.models.DiracSurface(vf=1.0, delta=0.2, cutoff=kc), ef=ef, eta=eta, m=m, rtol=1e-8
+        )
+        for kc in (10.0, 20.0, 40.0)
+    }
+    surf = {kc: r.spin_force.sel(part="surface").values for kc, r in res.items()}
+    scale = np.abs(surf[40.0]).max()
+    assert np.abs(surf[10.0] - surf[40.0]).max() < 2 * eta / 10.0 * scale
+    sea = {kc: r.spin_exchange.sel(part="sea", i="x", j="y").item() for kc, r in res.items()}
+    d1, d2 = sea[10.0] - sea[20.0], sea[20.0] - sea[40.0]
+    assert abs(d1) > 1e-3 * abs(sea[40.0])  # the sea part does depend on the cutoff
+    assert d1 / d2 == pytest.approx(2.0, rel=0.05)  # ... as 1/kc
+
+
+class TwoCopies(st.models.BlochModel):
+    """A user model: two decoupled copies of a DiracSurface (4 bands), written from scratch."""
+
+    n_bands, dim = 4, 2
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.k_domain = inner.k_domain
+        self.spin_operators = np.array([np.kron(np.eye(2), s) for s in inner.spin_operators])
+
+    def _double(self, ops):
+        out = np.zeros((*ops.shape[:-2], 4, 4), dtype=complex)
+        out[..., :2, :2] = ops
+        out[..., 2:, 2:] = ops
+        return out
+
+    def hamiltonian(self, k, m):
+        return self._double(self.inner.hamiltonian(k, m))
+
+    def velocity(self, k, m):
+        return self._double(self.inner.velocity(k, m))
+
+    def exchange_derivative(self, k, m):
+        return self._double(self.inner.exchange_derivative(k, m))
+
+
+def test_user_model_object_works(dirac):
+    m = (0.0, 0.6, 0.8)
+    single = st.response(dirac, ef=0.25, eta=0.04, m=m, rtol=1e-7)
+    double = st.response(TwoCopies(dirac), ef=0.25, eta=0.04, m=m, rtol=1e-7)
+    for name in BLOCK_NAMES:
+        scale = np.abs(single[name]).max().item()
+        np.testing.assert_allclose(double[name], 2 * single[name], atol=1e-6 * scale)
+
+
+def test_unconverged_result_warns_or_raises(dirac):
+    with pytest.warns(st.ConvergenceWarning, match="not converged"):
+        res = st.response(dirac, ef=0.3, eta=0.001, rtol=1e-9, max_points=2000)
+    assert res.attrs["converged"] == 0
+    assert res.attrs["error_estimate"] > 1e-9
+    with pytest.raises(st.ConvergenceError, match="max_points"):
+        st.response(dirac, ef=0.3, eta=0.001, rtol=1e-9, max_points=2000, on_unconverged="raise")
