@@ -30,8 +30,9 @@ width s (-df/dE for delta, f for theta) at s, s/sqrt(2), s/2, and Richardson-ext
 s^2 to O(s^6): the smeared integrand is exactly the T = 0 one averaged over EF with -f'_s, so
 I(s) = I(0) + (pi^2/6) s^2 I0^(2) + (7 pi^4/360) s^4 I0^(4) + ... (Sommerfeld) wherever I0(EF)
 is smooth on the scale s. The error estimate is the distance to the O(s^4) extrapolant plus
-the k-integration errors. s defaults to a quarter of the distance from EF to the nearest
-sampled band extremum (band edges are where I0 has kinks; 2D van Hove points are not sought),
+the k-integration errors. s defaults to dist / max(4, ln(1/rtol)), dist the distance from EF to
+the nearest sampled band extremum (band edges are where I0 has kinks; 2D van Hove points are
+not sought; in a gap the smeared tails fall as exp(-dist/s)),
 within [1e-4, 0.02] x band width; if the estimate misses rtol, s is reduced by the factor the
 s^4 scaling of the estimate asks for (twice at most).
 This smearing-and-extrapolation replaces a tetrahedron method: it works unchanged for
@@ -60,6 +61,8 @@ DEGENERATE = 1e-9
 # Richardson steps: results at s, s/sqrt(2), s/2 (h = s^2, h/2, h/4)
 LEVELS = (1.0, 2**-0.5, 0.5)
 MAX_RETRIES = 2
+# tolerance floor of every block, relative to the largest interband entry at that (level, EF)
+FLOOR = 1e-3
 
 
 class CleanIntegrand:
@@ -133,11 +136,15 @@ def band_extrema(model: BlochModel, m: np.ndarray) -> tuple[np.ndarray, float]:
     return np.concatenate([e.min(axis=0), e.max(axis=0)]), float(e.max() - e.min())
 
 
-def default_smearing(model: BlochModel, m: np.ndarray, ef: np.ndarray) -> tuple[float, float]:
-    """(s, band width): s = 1/4 of the distance from EF to the nearest sampled band extremum."""
+def default_smearing(model: BlochModel, m: np.ndarray, ef: np.ndarray, rtol: float) -> tuple[float, float]:
+    """(s, band width): s = dist / max(4, ln(1/rtol)), dist from EF to the nearest band extremum.
+
+    In a band the extrapolated error is O((s/dist)^6); in a gap the smeared tails are
+    O(exp(-dist/s)), hence the logarithm.
+    """
     extrema, width = band_extrema(model, m)
     dist = float(np.min(np.abs(extrema[:, None] - ef[None, :])))
-    return float(np.clip(0.25 * dist, 1e-4 * width, 0.02 * width)), width
+    return float(np.clip(dist / max(4.0, np.log(1.0 / rtol)), 1e-4 * width, 0.02 * width)), width
 
 
 def _levels(temperatures: np.ndarray, s: float) -> tuple[np.ndarray, list[slice]]:
@@ -166,7 +173,9 @@ def _extrapolate(vals: np.ndarray, errs: np.ndarray) -> tuple[np.ndarray, np.nda
 def clean_tolerance(value: np.ndarray, smear: np.ndarray, dim: int, rtol: float) -> np.ndarray:
     """Absolute tolerance for clean values (nlev, nEF, term, part, nL, nR).
 
-    Each term is converged to rtol of its block (sea and surface share the scale). The
+    Each term is converged to rtol of its block (sea and surface share the scale), but never
+    below rtol x FLOOR x the largest interband entry at that smearing and EF (blocks that
+    vanish by symmetry or in a gap would otherwise ask for the impossible). The
     intraband coefficient C also gets the floor rtol x 2 s x (interband block scale): an error
     dC shifts C tau by dC / (2 eta), which stays below rtol x L for eta >= s. (In a gap C is
     exponentially small and its own scale would demand the impossible.)
@@ -177,7 +186,9 @@ def clean_tolerance(value: np.ndarray, smear: np.ndarray, dim: int, rtol: float)
     inter_scale = block_tolerance(inter.reshape(-1, 2, nl, nr), dim, 1.0).reshape(inter.shape)
     floor = rtol * 2 * np.asarray(smear)[:, None, None, None, None] * inter_scale
     tol[:, :, 0] = np.maximum(tol[:, :, 0], floor)
-    return tol
+    # blocks that vanish (by symmetry, or in a gap) are resolved to rtol x FLOOR x the largest
+    overall = np.max(np.abs(value[:, :, 1]), axis=(2, 3, 4), keepdims=True)[:, :, None]
+    return np.maximum(tol, rtol * FLOOR * overall)
 
 
 def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points):
@@ -199,7 +210,7 @@ def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points):
 
 def clean_blocks(model, ef, m, temperatures, rtol, *, smearing=None, max_points=20_000_000):
     """Raw clean-limit blocks: value, error (nT, nEF, term, part, nL, nR), converged, info dict."""
-    s, width = default_smearing(model, m, ef) if smearing is None else (float(smearing), 0.0)
+    s, width = default_smearing(model, m, ef, rtol) if smearing is None else (float(smearing), 0.0)
     scale = max(width, float(np.max(np.abs(ef))), 1.0)
     dim = int(model.dim)
     for attempt in range(MAX_RETRIES + 1):

@@ -141,7 +141,7 @@ def fermi_breaks(
         out = np.unique(np.array(coarse))
         return out[(out > 0) & (out < r_max)]
     crossings, widths = np.array(crossings), np.array(widths)
-    offsets = 2.0 ** np.arange(7)
+    offsets = 4.0 ** np.arange(4)
     graded = np.concatenate([crossings, (crossings[:, None] - widths[:, None] * offsets).ravel(),
                              (crossings[:, None] + widths[:, None] * offsets).ravel(), coarse])
     graded = np.sort(graded[(graded > 0) & (graded < r_max)])

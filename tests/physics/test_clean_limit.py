@@ -36,21 +36,22 @@ def test_intrinsic_hall_closed_form(ef):
 
 
 def test_finite_eta_approaches_clean_limit_at_rate_eta():
-    model = _dirac(mass=2.0, warping=0.3)
-    clean = st.response(model, ef=0.3, eta="clean", m=M_TILT, rtol=1e-8)
+    model = _dirac(mass=2.0)
+    clean = st.response(model, ef=0.3, eta="clean", m=M_TILT, rtol=1e-6)
     residuals = []
     etas = (0.02, 0.01, 0.005)
     for eta in etas:
-        finite = st.response(model, ef=0.3, eta=eta, m=M_TILT, rtol=1e-8)
+        finite = st.response(model, ef=0.3, eta=eta, m=M_TILT, rtol=1e-6)
         worst = 0.0
         for name in ("spin_exchange", "spin_force", "current_force", "current_exchange"):
             pred = clean[name].sel(term="intraband_coefficient") / (2 * eta) + clean[name].sel(term="interband")
-            scale = float(np.max(np.abs(pred.values)))
+            scale = float(np.max(np.abs(clean[name].sel(term="interband").values)))  # eta-independent
             worst = max(worst, float(np.max(np.abs((finite[name] - pred).values))) / scale)
         residuals.append(worst)
-    assert residuals[0] < 0.05
-    for coarse, fine in zip(residuals, residuals[1:]):
-        assert fine / coarse == pytest.approx(0.5, abs=0.1)  # O(eta): halves with eta
+    # the residual Lambda(eta) - C tau - L, in units of the interband block, halves with eta
+    assert residuals[-1] < 0.1
+    for coarse, fine in zip(residuals, residuals[1:], strict=False):
+        assert fine / coarse == pytest.approx(0.5, abs=0.05)
 
 
 def fhs_berry_sum(model, weights_of_energy, n_mesh=240):

@@ -141,7 +141,7 @@ class DiskIntegrator:
         cutoff: float,
         center: np.ndarray | None = None,
         radial_breaks: np.ndarray | None = None,
-        n_phi: int = 16,
+        n_phi: int = 8,
         max_points: int = 20_000_000,
         chunk_size: int = 30_000_000,
     ) -> None:

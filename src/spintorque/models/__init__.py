@@ -6,8 +6,16 @@ from .continuum import DiracSurface, Rashba2DEG, TwoBandContinuum
 __all__ = ["BlochModel", "BrillouinZone", "DiracSurface", "Disk", "Rashba2DEG", "TwoBandContinuum", "check_model"]
 
 # lattice and real-material models (issue 5)
-from .formula import FormulaModel, from_formula  # noqa: E402
-from .lattice import QWZ, LatticeDiracSurface, RashbaLattice  # noqa: E402
+from .lattice import QWZ, LatticeDiracSurface, RashbaLattice, TIThinFilm  # noqa: E402
 from .tight_binding import TightBinding, spin_matrices  # noqa: E402
 
-__all__ += ["FormulaModel", "from_formula", "QWZ", "LatticeDiracSurface", "RashbaLattice", "TightBinding", "spin_matrices"]
+__all__ += ["from_formula", "QWZ", "LatticeDiracSurface", "RashbaLattice", "TIThinFilm", "TightBinding", "spin_matrices"]
+
+
+def __getattr__(name: str):
+    """Formula models import sympy: load them on first use, not with the package."""
+    if name in ("from_formula", "FormulaModel"):
+        from . import formula
+
+        return getattr(formula, name)
+    raise AttributeError(f"module 'spintorque.models' has no attribute {name!r}")

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import PAULI
+from ..errors import ModelError
+from .base import PAULI, BlochModel, Disk
 from .continuum import _real
 from .tight_binding import TightBinding
 
@@ -131,3 +132,155 @@ class LatticeDiracSurface(TightBinding):
 
     def parameters(self) -> dict[str, float]:
         return {"vf": self.vf, "delta": self.delta, "a": self.a, "mass": self.mass}
+
+
+# --- thin film of a 3D topological insulator -------------------------------------------------
+
+# Four-band k.p parameters of Bi2Se3 in the convention of Zhang et al. (energies eV, lengths A):
+#   H = eps(k) + M(k) Gamma_5 + A1 kz Gamma_3 + A2 (kx Gamma_1 + ky Gamma_2),
+#   eps = C + D1 kz^2 + D2 kp^2,  M = M - B1 kz^2 - B2 kp^2.
+# zhang2009: H. Zhang et al., Nat. Phys. 5, 438 (2009).
+# liu2010: C.-X. Liu et al., Phys. Rev. B 82, 045122 (2010), Table IV (their M0 = -M, M1 = B1,
+#   M2 = B2, B0 = A1, A0 = A2, C0 = C, C1 = D1, C2 = D2 after the relabelling that makes M > 0).
+BI2SE3 = {
+    "zhang2009": {"C": -0.0068, "D1": 1.3, "D2": 19.6, "M": 0.28, "B1": 10.0, "B2": 56.6, "A1": 2.2, "A2": 4.1},
+    "liu2010": {"C": -0.0083, "D1": 5.74, "D2": 30.4, "M": 0.28, "B1": 6.86, "B2": 44.5, "A1": 2.26, "A2": 3.33},
+}
+QUINTUPLE_LAYER = 9.54  # Angstrom: c / 3 of Bi2Se3 (c = 28.64 A)
+
+
+def _kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.kron(a, b)
+
+
+# basis of one layer: (spin up, down) x (orbital P1+, P2-), spin outermost
+GAMMA_1 = _kron(SX, SX)  # A2 kx
+GAMMA_2 = _kron(SY, SX)  # A2 ky
+GAMMA_3 = _kron(SZ, SX)  # A1 kz
+GAMMA_5 = _kron(ID2, SZ)  # M(k)
+LAYER_SPIN = np.stack([_kron(s, ID2) for s in PAULI])  # sigma (x) tau_0
+
+
+class TIThinFilm(BlochModel):
+    """Thin film of a 3D TI: the four-band k.p model of Bi2Se3 discretised across N quintuple layers.
+
+    In-plane the model is the continuum k.p Hamiltonian (disk |k| <= cutoff, k in 1/A); across
+    the film kz -> finite differences on ``n_layers`` sites spaced by ``spacing`` (one site per
+    quintuple layer, open boundaries):  kz^2 -> (2 - 2 cos kz d)/d^2, kz -> sin(kz d)/d, i.e.
+    hoppings between neighbouring layers
+        T = -D1/d^2 + (B1/d^2) Gamma_5 - i A1/(2d) Gamma_3   (layer l -> l + 1).
+    The exchange (delta/2) m . sigma acts on the layers ``exchange_layers`` (default: the top
+    layer, index n_layers - 1; layer 0 is the bottom). Spin operators are sigma (x) tau_0 summed
+    over ``spin_layers`` (default all): pick the top half to get the top-surface spin density
+    from :func:`spintorque.response`; :meth:`layer_spin_operators` gives every layer.
+    The 4-band basis per layer is (|P1+ up>, |P2- up>, |P1+ down>, |P2- down>), as in Zhang et
+    al.; its sigma is the pseudospin of the J_z = +-1/2 states, used as the spin.
+
+    Parameters
+    ----------
+    n_layers : number of quintuple layers N (>= 1); 4N bands.
+    delta : exchange splitting Delta (eV) on the exchange layers.
+    parameters : "zhang2009" (Nat. Phys. 5, 438) or "liu2010" (PRB 82, 045122), or a dict
+        with keys C, D1, D2, M, B1, B2, A1, A2 (eV, A).
+    spacing : layer spacing d (A), default one quintuple layer, 9.54 A.
+    cutoff : in-plane k cutoff (1/A).
+    exchange_layers, spin_layers : sequences of layer indices.
+    """
+
+    dim = 2
+
+    def __init__(
+        self,
+        n_layers: int = 10,
+        delta: float = 0.05,
+        *,
+        parameters: str | dict = "zhang2009",
+        spacing: float = QUINTUPLE_LAYER,
+        cutoff: float = 0.3,
+        exchange_layers: tuple[int, ...] | None = None,
+        spin_layers: tuple[int, ...] | None = None,
+    ) -> None:
+        if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or n_layers < 1:
+            raise ModelError(f"n_layers must be a positive integer, got {n_layers!r}")
+        self.n_layers = int(n_layers)
+        self.n_bands = 4 * self.n_layers
+        self.delta = _real("delta", delta)
+        self.spacing = _real("spacing", spacing, positive=True)
+        self.cutoff = _real("cutoff", cutoff, positive=True)
+        self.k_domain = Disk(self.cutoff)
+        self.params = self._parameter_set(parameters)
+        self.parameter_set = parameters if isinstance(parameters, str) else "custom"
+        self.exchange_layers = self._layers(exchange_layers, (self.n_layers - 1,), "exchange_layers")
+        self.spin_layers = self._layers(spin_layers, tuple(range(self.n_layers)), "spin_layers")
+        self.spin_operators = self.layer_spin_operators()[list(self.spin_layers)].sum(axis=0)
+        self._exchange = 0.5 * self.delta * self.layer_spin_operators()[list(self.exchange_layers)].sum(axis=0)
+        self._static = self._static_part()
+
+    @staticmethod
+    def _parameter_set(parameters) -> dict[str, float]:
+        keys = ("C", "D1", "D2", "M", "B1", "B2", "A1", "A2")
+        if isinstance(parameters, str):
+            if parameters not in BI2SE3:
+                raise ModelError(f"parameters must be one of {sorted(BI2SE3)} or a dict, got {parameters!r}")
+            return dict(BI2SE3[parameters])
+        if not isinstance(parameters, dict) or set(parameters) != set(keys):
+            raise ModelError(f"a parameter dict must have exactly the keys {keys}")
+        return {k: _real(k, parameters[k]) for k in keys}
+
+    def _layers(self, layers, default, label) -> tuple[int, ...]:
+        layers = default if layers is None else tuple(int(x) for x in layers)
+        if not layers or any(not 0 <= x < self.n_layers for x in layers):
+            raise ModelError(f"{label} must be layer indices in 0..{self.n_layers - 1}, got {layers!r}")
+        return layers
+
+    def layer_spin_operators(self) -> np.ndarray:
+        """sigma (x) tau_0 on each layer separately, shape (n_layers, 3, 4N, 4N)."""
+        out = np.zeros((self.n_layers, 3, self.n_bands, self.n_bands), dtype=complex)
+        for layer in range(self.n_layers):
+            sl = slice(4 * layer, 4 * layer + 4)
+            out[layer, :, sl, sl] = LAYER_SPIN
+        return out
+
+    def _static_part(self) -> np.ndarray:
+        """k-independent part: on-site C + 2 D1/d^2 + (M - 2 B1/d^2) Gamma_5 and the layer hoppings."""
+        p, d2 = self.params, self.spacing**2
+        onsite = (p["C"] + 2 * p["D1"] / d2) * np.eye(4) + (p["M"] - 2 * p["B1"] / d2) * GAMMA_5
+        hop = -p["D1"] / d2 * np.eye(4) + p["B1"] / d2 * GAMMA_5 - 0.5j * p["A1"] / self.spacing * GAMMA_3
+        shift = np.eye(self.n_layers, k=1)
+        return np.kron(np.eye(self.n_layers), onsite) + np.kron(shift, hop) + np.kron(shift.T, hop.conj().T)
+
+    def _add_blocks(self, base: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+        """base (4N, 4N) + block-diagonal copies of blocks (Nk, 4, 4) -> (Nk, 4N, 4N)."""
+        nk, n = len(blocks), self.n_layers
+        out = np.broadcast_to(base, (nk, 4 * n, 4 * n)).copy()
+        view = out.reshape(nk, n, 4, n, 4)
+        idx = np.arange(n)
+        view[:, idx, :, idx, :] += blocks[None]  # advanced indices first: (n, nk, 4, 4)
+        return out
+
+    def hamiltonian(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
+        k = np.atleast_2d(np.asarray(k, dtype=float))
+        p = self.params
+        k2 = np.sum(k**2, axis=1)[:, None, None]
+        blocks = p["D2"] * k2 * np.eye(4) - p["B2"] * k2 * GAMMA_5 + p["A2"] * (
+            k[:, 0, None, None] * GAMMA_1 + k[:, 1, None, None] * GAMMA_2
+        )
+        base = self._static + np.einsum("b,bij->ij", np.asarray(m, dtype=float), self._exchange)
+        return self._add_blocks(base, blocks)
+
+    def velocity(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
+        k = np.atleast_2d(np.asarray(k, dtype=float))
+        p = self.params
+        out = []
+        for j, gamma in enumerate((GAMMA_1, GAMMA_2)):
+            kj = k[:, j, None, None]
+            blocks = 2 * p["D2"] * kj * np.eye(4) - 2 * p["B2"] * kj * GAMMA_5 + p["A2"] * gamma
+            out.append(self._add_blocks(np.zeros((self.n_bands, self.n_bands), dtype=complex), blocks))
+        return np.stack(out, axis=1)
+
+    def exchange_derivative(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self._exchange, (len(k), 3, self.n_bands, self.n_bands)).copy()
+
+    def parameters(self) -> dict[str, float]:
+        return {"n_layers": self.n_layers, "delta": self.delta, "spacing": self.spacing, "cutoff": self.cutoff,
+                **self.params}
