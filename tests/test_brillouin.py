@@ -73,7 +73,9 @@ def test_budget_exhaustion_reports_unconverged():
         s = _reduced(k, b)
         return (1e-4 / ((np.cos(2 * np.pi * s[:, 0]) - 0.3) ** 2 + 1e-8))[:, None]
 
-    res = BrillouinIntegrator(f, b, divisions=4, max_points=60_000).integrate(lambda v: 1e-12 * np.abs(v))
+    res = BrillouinIntegrator(f, b, divisions=4, max_points=60_000).integrate(
+        lambda v: 1e-12 * np.abs(v)
+    )
     assert not res.converged
     assert res.error[0] > 1e-12 * abs(res.value[0])
 
@@ -103,8 +105,12 @@ def test_chern_number_independent_of_lattice_geometry():
     # same hoppings on an oblique lattice: the Hall conductance is topological; a mirrored
     # lattice (det < 0) reverses it. Checks the |det B| measure and the Cartesian velocities.
     qwz = st.models.QWZ(u=-1.0)
-    oblique = st.models.TightBinding([[1.0, 0.0], [0.4, 1.3]], qwz.hoppings(), spin_operators=qwz.spin_operators)
-    mirror = st.models.TightBinding([[1.0, 0.0], [0.0, -1.0]], qwz.hoppings(), spin_operators=qwz.spin_operators)
+    oblique = st.models.TightBinding(
+        [[1.0, 0.0], [0.4, 1.3]], qwz.hoppings(), spin_operators=qwz.spin_operators
+    )
+    mirror = st.models.TightBinding(
+        [[1.0, 0.0], [0.0, -1.0]], qwz.hoppings(), spin_operators=qwz.spin_operators
+    )
     values = []
     for model in (qwz, oblique, mirror):
         res = st.response(model, ef=0.0, eta=0.02, rtol=1e-5)

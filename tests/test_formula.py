@@ -16,7 +16,9 @@ def test_dirac_formula_equals_builtin_operators():
     d = st.models.DiracSurface(vf=1.3, delta=0.2, cutoff=20.0)
     k = RNG.normal(size=(10, 2))
     for method in ("hamiltonian", "velocity", "exchange_derivative"):
-        np.testing.assert_allclose(getattr(f, method)(k, M_TILT), getattr(d, method)(k, M_TILT), atol=1e-14)
+        np.testing.assert_allclose(
+            getattr(f, method)(k, M_TILT), getattr(d, method)(k, M_TILT), atol=1e-14
+        )
 
 
 def test_dirac_formula_equals_builtin_response():
@@ -33,16 +35,25 @@ def test_lattice_formula_equals_qwz():
     q = st.models.QWZ(u=-1.2)
     k = RNG.uniform(-4, 4, (10, 2))
     for method in ("hamiltonian", "velocity", "exchange_derivative"):
-        np.testing.assert_allclose(getattr(f, method)(k, M_TILT), getattr(q, method)(k, M_TILT), atol=1e-14)
+        np.testing.assert_allclose(
+            getattr(f, method)(k, M_TILT), getattr(q, method)(k, M_TILT), atol=1e-14
+        )
     assert isinstance(f.k_domain, st.models.BrillouinZone)
 
 
 def test_derivatives_are_exact():
     # warping and a k-dependent exchange: compare the symbolic derivatives with finite differences
     f = st.models.from_formula(
-        "k2/(2*mass)*s0 + vf*(kx*sy - ky*sx) + lam*(kx^3 - 3*kx*ky^2)*sz + (1 + g*k2)*J*(mx*sx + my*sy + mz*sz)"
-        .replace("k2", "(kx^2 + ky^2)"),
-        mass=0.7, vf=1.1, lam=0.3, g=0.2, J=0.15, cutoff=5.0,
+        (
+            "k2/(2*mass)*s0 + vf*(kx*sy - ky*sx) + lam*(kx^3 - 3*kx*ky^2)*sz"
+            " + (1 + g*k2)*J*(mx*sx + my*sy + mz*sz)"
+        ).replace("k2", "(kx^2 + ky^2)"),
+        mass=0.7,
+        vf=1.1,
+        lam=0.3,
+        g=0.2,
+        J=0.15,
+        cutoff=5.0,
     )
     k = RNG.normal(size=(6, 2))
     h = 1e-6
@@ -59,8 +70,14 @@ def test_derivatives_are_exact():
 def test_kronecker_products_build_a_four_band_model():
     spin = ["kron(sx, t0)", "kron(sy, t0)", "kron(sz, t0)"]
     f = st.models.from_formula(
-        "A*(kx*kron(sx, tx) + ky*kron(sy, tx)) + (M - B*(kx^2 + ky^2))*kron(s0, tz) + J/2*mz*kron(sz, t0)",
-        A=1.0, B=0.5, M=0.2, J=0.1, cutoff=4.0, spin_operators=spin,
+        "A*(kx*kron(sx, tx) + ky*kron(sy, tx)) + (M - B*(kx^2 + ky^2))*kron(s0, tz)"
+        " + J/2*mz*kron(sz, t0)",
+        A=1.0,
+        B=0.5,
+        M=0.2,
+        J=0.1,
+        cutoff=4.0,
+        spin_operators=spin,
     )
     assert f.n_bands == 4
     s = f.spin_operators

@@ -11,7 +11,10 @@ import spintorque.io
 DATA = Path(__file__).parent / "data"
 HR = DATA / "rashba_square_hr.dat"
 TB = DATA / "rashba_square_tb.dat"
-RASHBA = "-2*t*(cos(kx) + cos(ky))*s0 + alpha*(sin(ky)*sx - sin(kx)*sy) + delta/2*(mx*sx + my*sy + mz*sz)"
+RASHBA = (
+    "-2*t*(cos(kx) + cos(ky))*s0 + alpha*(sin(ky)*sx - sin(kx)*sy)"
+    " + delta/2*(mx*sx + my*sy + mz*sz)"
+)
 M_TILT = np.array([0.36, 0.0, 0.48]) / 0.6
 RNG = np.random.default_rng(11)
 
@@ -30,8 +33,9 @@ def test_hr_and_tb_files_reproduce_the_builtin_operators():
     k = RNG.uniform(-4, 4, (12, 2))
     for model in models[1:]:
         for method in ("hamiltonian", "velocity", "exchange_derivative"):
-            np.testing.assert_allclose(getattr(model, method)(k, M_TILT), getattr(models[0], method)(k, M_TILT),
-                                       atol=1e-12)
+            np.testing.assert_allclose(
+                getattr(model, method)(k, M_TILT), getattr(models[0], method)(k, M_TILT), atol=1e-12
+            )
     np.testing.assert_allclose(models[3].positions, [[0.25, 0.25], [0.25, 0.25]])
     np.testing.assert_allclose(models[3].lattice_vectors, np.eye(2))
 
@@ -57,18 +61,25 @@ def test_hr_round_trip(tmp_path):
 
 def test_round_trip_of_a_random_3d_model_with_exchange(tmp_path):
     n = 4
-    hop = {r: RNG.normal(size=(n, n)) + 1j * RNG.normal(size=(n, n)) for r in [(0, 0, 0), (1, 0, 0), (0, 1, -1)]}
+    hop = {
+        r: RNG.normal(size=(n, n)) + 1j * RNG.normal(size=(n, n))
+        for r in [(0, 0, 0), (1, 0, 0), (0, 1, -1)]
+    }
     hop[(0, 0, 0)] = hop[(0, 0, 0)] + hop[(0, 0, 0)].conj().T
     lattice = [[2.0, 0.0, 0.0], [1.0, 1.7, 0.0], [0.0, 0.3, 3.1]]
     model = st.models.TightBinding(lattice, hop, add_conjugates=True, spinor="blocked", delta=0.4)
     path = st.io.write_wannier90_hr(model, tmp_path / "x_hr.dat", m=M_TILT)
-    (tmp_path / "x.win").write_text("num_wann = 4\nbegin unit_cell_cart\nbohr\n" +
-                                    "\n".join(" ".join(str(x / 0.529177210903) for x in row) for row in lattice) +
-                                    "\nend unit_cell_cart\n")
+    (tmp_path / "x.win").write_text(
+        "num_wann = 4\nbegin unit_cell_cart\nbohr\n"
+        + "\n".join(" ".join(str(x / 0.529177210903) for x in row) for row in lattice)
+        + "\nend unit_cell_cart\n"
+    )
     fixed_m = st.io.read_wannier90(path, spinor="blocked")  # lattice from x.win
     np.testing.assert_allclose(fixed_m.lattice_vectors, lattice, atol=1e-12)
     k = RNG.uniform(-2, 2, (5, 3))
-    np.testing.assert_allclose(fixed_m.hamiltonian(k, np.zeros(3)), model.hamiltonian(k, M_TILT), atol=1e-13)
+    np.testing.assert_allclose(
+        fixed_m.hamiltonian(k, np.zeros(3)), model.hamiltonian(k, M_TILT), atol=1e-13
+    )
     assert np.all(fixed_m.exchange_derivative(k, M_TILT) == 0)  # delta = 0: a model at fixed m
 
 
@@ -97,6 +108,7 @@ def _replace(lineno, text):
     def edit(lines):
         lines[lineno - 1] = text
         return lines
+
     return edit
 
 
@@ -108,12 +120,27 @@ def _replace(lineno, text):
         (_replace(2, "           3"), r"line 9: lattice vector \(0, -1, 0\) starts before"),
         (_replace(3, "           8"), r"line 5: too many values in the 8 degeneracy weights"),
         (_replace(2, "         two"), r"line 2: non-numeric value 'two' in num_wann"),
-        (_replace(6, "   -1    0    0    2    1    0.3OO000    0.000000"), r"line 6: non-numeric value '0.3OO000'"),
+        (
+            _replace(6, "   -1    0    0    2    1    0.3OO000    0.000000"),
+            r"line 6: non-numeric value '0.3OO000'",
+        ),
         (_replace(6, "   -1    0    0    2    1    0.300000"), r"line 6: expected 7 columns"),
-        (_replace(6, "   -1    0    0    3    1    0.300000    0.000000"), r"line 6: orbital index out of range"),
-        (_replace(6, "   -1    0    0    1    1    0.300000    0.000000"), r"line 6: duplicate entry"),
-        (_replace(4, "    2    1    1    1    0    1    2"), r"line 4: degeneracy weights must be >= 1"),
-        (lambda lines: [*lines, "    9    9    9    1    1    1.0    0.0"], r"line 33: unexpected extra content"),
+        (
+            _replace(6, "   -1    0    0    3    1    0.300000    0.000000"),
+            r"line 6: orbital index out of range",
+        ),
+        (
+            _replace(6, "   -1    0    0    1    1    0.300000    0.000000"),
+            r"line 6: duplicate entry",
+        ),
+        (
+            _replace(4, "    2    1    1    1    0    1    2"),
+            r"line 4: degeneracy weights must be >= 1",
+        ),
+        (
+            lambda lines: [*lines, "    9    9    9    1    1    1.0    0.0"],
+            r"line 33: unexpected extra content",
+        ),
     ],
 )
 def test_malformed_hr_files_name_the_line(tmp_path, edit, match):

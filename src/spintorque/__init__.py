@@ -6,7 +6,7 @@ continuum and lattice models. See SPEC.md for the conventions: hbar = e = 1 in r
 
 __version__ = "0.1.0"
 
-from . import models
+from . import io, models
 from .errors import (
     ConvergenceError,
     ConvergenceWarning,
@@ -27,6 +27,7 @@ __all__ = [
     "SpintorqueError",
     "SpintorqueWarning",
     "__version__",
+    "io",
     "models",
     "response",
 ]

@@ -30,10 +30,10 @@ width s (-df/dE for delta, f for theta) at s, s/sqrt(2), s/2, and Richardson-ext
 s^2 to O(s^6): the smeared integrand is exactly the T = 0 one averaged over EF with -f'_s, so
 I(s) = I(0) + (pi^2/6) s^2 I0^(2) + (7 pi^4/360) s^4 I0^(4) + ... (Sommerfeld) wherever I0(EF)
 is smooth on the scale s. The error estimate is the distance to the O(s^4) extrapolant plus
-the k-integration errors. s defaults to dist / max(4, ln(1/rtol)), dist the distance from EF to
+the k-integration errors. s defaults to dist / max(4, 2.5 ln(1/rtol)), dist the distance from EF to
 the nearest sampled band extremum (band edges are where I0 has kinks; 2D van Hove points are
 not sought; in a gap the smeared tails fall as exp(-dist/s)),
-within [1e-4, 0.02] x band width; if the estimate misses rtol, s is reduced by the factor the
+within [1e-4, 0.01] x band width; if the estimate misses rtol, s is reduced by the factor the
 s^4 scaling of the estimate asks for (twice at most).
 This smearing-and-extrapolation replaces a tetrahedron method: it works unchanged for
 continuum and lattice models and for every block. At T > 0 the physical Fermi function is
@@ -72,7 +72,9 @@ class CleanIntegrand:
     (nlev, nEF, term, part(sea, surface), nL, nR) flattened; the intraband sea part is zero.
     """
 
-    def __init__(self, model: BlochModel, m: np.ndarray, ef: np.ndarray, levels: np.ndarray, scale: float) -> None:
+    def __init__(
+        self, model: BlochModel, m: np.ndarray, ef: np.ndarray, levels: np.ndarray, scale: float
+    ) -> None:
         self.model, self.m = model, m
         self.ef, self.levels = np.asarray(ef, float), np.asarray(levels, float)
         self.deg_tol = DEGENERATE * scale
@@ -91,12 +93,24 @@ class CleanIntegrand:
         eig = eigendata(self.model, k.reshape(-1, k.shape[-1]), self.m)
         surf_feat, sea_feat = pair_features(eig)  # (Nk, nLR, N + 2P), (Nk, nLR, P)
         intra_w, kubo_w, x_w = self._weights(eig.energies)  # (Nk, F, nlev*nEF)
-        dens = np.concatenate([surf_feat @ intra_w, sea_feat @ kubo_w, sea_feat @ x_w], axis=-1)  # (Nk, nLR, 3J)
-        sums = np.swapaxes(weights, 1, 2) @ dens.reshape(n_batch, n_q, -1)  # (P, nw, nLR * 3J)
-        parts = np.moveaxis(sums.reshape(n_batch, n_w, self.n_lr, 3, -1), 2, -1)  # (P, nw, 3, J, nLR)
-        intra, kubo, x_surf = np.moveaxis(parts, 2, 0)
-        out = np.stack([np.zeros_like(intra), intra, kubo - x_surf, x_surf], axis=-2)  # (P, nw, J, 4, nLR)
-        return out.reshape(n_batch, n_w, -1)
+        # contract the quadrature weights with the (small) kernel features first, then one
+        # batched product over (q, feature) per term: (P, nLR, Q F) @ (P, Q F, nw J)
+        out = []
+        for phi, psi in ((surf_feat, intra_w), (sea_feat, kubo_w), (sea_feat, x_w)):
+            n_f, n_j = psi.shape[1:]
+            wpsi = weights[:, :, None, :, None] * psi.reshape(n_batch, n_q, n_f, 1, n_j)
+            wpsi = wpsi.reshape(n_batch, n_q * n_f, n_w * n_j)
+            lhs = (
+                phi.reshape(n_batch, n_q, self.n_lr, n_f)
+                .transpose(0, 2, 1, 3)
+                .reshape(n_batch, self.n_lr, -1)
+            )
+            out.append((lhs @ wpsi).reshape(n_batch, self.n_lr, n_w, n_j))
+        intra, kubo, x_surf = (np.moveaxis(o, 1, -1) for o in out)  # (P, nw, J, nLR)
+        res = np.stack(
+            [np.zeros_like(intra), intra, kubo - x_surf, x_surf], axis=-2
+        )  # (P, nw, J, 4, nLR)
+        return res.reshape(n_batch, n_w, -1)
 
     def _weights(self, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Kernel features (Nk, F, nlev*nEF) for the intraband, Kubo and surface-interband terms."""
@@ -112,7 +126,9 @@ class CleanIntegrand:
         pair_d = dlt[..., upper] + dlt[..., lower]
         kubo = (occ[..., upper] - occ[..., lower]) * inv**2  # pairs with the sea feature -2 Im z
         x_w = -0.5 * pair_d * inv
-        intra = np.concatenate([dlt, np.where(deg, 0.5 * pair_d, 0.0), np.zeros_like(pair_d)], axis=-1)
+        intra = np.concatenate(
+            [dlt, np.where(deg, 0.5 * pair_d, 0.0), np.zeros_like(pair_d)], axis=-1
+        )
 
         def flat(w):
             return w.reshape(len(e), -1, w.shape[-1]).swapaxes(1, 2)
@@ -136,15 +152,19 @@ def band_extrema(model: BlochModel, m: np.ndarray) -> tuple[np.ndarray, float]:
     return np.concatenate([e.min(axis=0), e.max(axis=0)]), float(e.max() - e.min())
 
 
-def default_smearing(model: BlochModel, m: np.ndarray, ef: np.ndarray, rtol: float) -> tuple[float, float]:
-    """(s, band width): s = dist / max(4, ln(1/rtol)), dist from EF to the nearest band extremum.
+def default_smearing(
+    model: BlochModel, m: np.ndarray, ef: np.ndarray, rtol: float
+) -> tuple[float, float]:
+    """(s, band width): s = dist / max(4, 2.5 ln(1/rtol)), dist = |EF - nearest band extremum|.
 
     In a band the extrapolated error is O((s/dist)^6); in a gap the smeared tails are
     O(exp(-dist/s)), hence the logarithm.
     """
     extrema, width = band_extrema(model, m)
     dist = float(np.min(np.abs(extrema[:, None] - ef[None, :])))
-    return float(np.clip(dist / max(4.0, np.log(1.0 / rtol)), 1e-4 * width, 0.02 * width)), width
+    return float(
+        np.clip(dist / max(4.0, 2.5 * np.log(1.0 / rtol)), 1e-4 * width, 0.01 * width)
+    ), width
 
 
 def _levels(temperatures: np.ndarray, s: float) -> tuple[np.ndarray, list[slice]]:
@@ -200,7 +220,9 @@ def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points):
     def tolerance(flat: np.ndarray) -> np.ndarray:
         return 0.3 * clean_tolerance(flat.reshape(shape), levels, dim, rtol).ravel()
 
-    integrator = make_integrator(model, m, ef, float(levels.min()), integrand, max_points=max_points)
+    integrator = make_integrator(
+        model, m, ef, float(levels.min()), integrand, max_points=max_points
+    )
     result = integrator.integrate(tolerance)
     value, error = result.value.reshape(shape), result.error.reshape(shape)
     out = [_extrapolate(value[sl], error[sl]) for sl in where]
@@ -214,26 +236,38 @@ def clean_blocks(model, ef, m, temperatures, rtol, *, smearing=None, max_points=
     scale = max(width, float(np.max(np.abs(ef))), 1.0)
     dim = int(model.dim)
     for attempt in range(MAX_RETRIES + 1):
-        value, error, smallest, result = _integrate(model, m, ef, temperatures, rtol, s, scale, max_points)
+        value, error, smallest, result = _integrate(
+            model, m, ef, temperatures, rtol, s, scale, max_points
+        )
         scales = clean_tolerance(value, smallest, dim, 1.0)
         rel = float(np.max(error / np.maximum(scales, np.finfo(float).tiny)))
-        if rel <= rtol or smearing is not None or attempt == MAX_RETRIES or not np.any(temperatures == 0):
+        if (
+            rel <= rtol
+            or smearing is not None
+            or attempt == MAX_RETRIES
+            or not np.any(temperatures == 0)
+        ):
             break
         s *= float(np.clip(0.8 * (rtol / rel) ** 0.25, 0.25, 0.8))  # the estimate scales as s^4
     info = {"smearing": s, "relative_error": rel, "n_points": result.n_points}
     return value, error, result.converged and rel <= rtol * (1 + 1e-9), info
 
 
-def clean_response(model, ef, ef_scalar, temps, t_scalar, m, rtol, *, max_points, on_unconverged,
-                   smearing=None) -> xr.Dataset:
+def clean_response(
+    model, ef, ef_scalar, temps, t_scalar, m, rtol, *, max_points, on_unconverged, smearing=None
+) -> xr.Dataset:
     """The eta -> 0 response as a Dataset with a ``term`` dimension (see the module docstring)."""
     if smearing is not None and not (np.isfinite(smearing) and smearing > 0):
         raise ParameterError(f"smearing must be a positive energy, got {smearing!r}")
-    value, error, converged, info = clean_blocks(model, ef, m, temps, rtol, smearing=smearing,
-                                                 max_points=max_points)
+    value, error, converged, info = clean_blocks(
+        model, ef, m, temps, rtol, smearing=smearing, max_points=max_points
+    )
     if not converged:
-        msg = (f"clean-limit response not converged to rtol={rtol:g}: achieved {info['relative_error']:.3g} "
-               f"(smearing {info['smearing']:.3g}, {info['n_points']} k points); raise max_points or rtol")
+        msg = (
+            f"clean-limit response not converged to rtol={rtol:g}: achieved "
+            f"{info['relative_error']:.3g} (smearing {info['smearing']:.3g}, {info['n_points']} "
+            "k points); raise max_points or rtol"
+        )
         if on_unconverged == "raise":
             raise ConvergenceError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
@@ -245,7 +279,9 @@ def _pad3(block: np.ndarray) -> np.ndarray:
     return np.pad(block, pad)
 
 
-def _dataset(model, value, error, ef, ef_scalar, temps, t_scalar, m, rtol, converged, info) -> xr.Dataset:
+def _dataset(
+    model, value, error, ef, ef_scalar, temps, t_scalar, m, rtol, converged, info
+) -> xr.Dataset:
     from .responses import BLOCK_DESCRIPTIONS, CONVENTIONS
 
     left, right = operator_slices(int(model.dim))
@@ -257,11 +293,24 @@ def _dataset(model, value, error, ef, ef_scalar, temps, t_scalar, m, rtol, conve
         val = np.concatenate([val, val.sum(axis=-3, keepdims=True)], axis=-3)
         err = np.concatenate([err, err.sum(axis=-3, keepdims=True)], axis=-3)
         formula, meaning = BLOCK_DESCRIPTIONS[name]
-        data[name] = (dims, val, {"long_name": meaning, "definition": formula,
-                                  "units": "raw (hbar=e=1, per area); intraband_coefficient per unit tau"})
+        data[name] = (
+            dims,
+            val,
+            {
+                "long_name": meaning,
+                "definition": formula,
+                "units": "raw (hbar=e=1, per area); intraband_coefficient per unit tau",
+            },
+        )
         data[f"{name}_error"] = (dims, err, {"long_name": f"absolute error estimate of {name}"})
-    coords = {"temperature": temps, "ef": ef, "term": list(TERMS), "part": list(PARTS), "i": list(AXES),
-              "j": list(AXES)}
+    coords = {
+        "temperature": temps,
+        "ef": ef,
+        "term": list(TERMS),
+        "part": list(PARTS),
+        "i": list(AXES),
+        "j": list(AXES),
+    }
     ds = xr.Dataset(data, coords=coords)
     if ef_scalar:
         ds = ds.isel(ef=0)
@@ -271,8 +320,10 @@ def _dataset(model, value, error, ef, ef_scalar, temps, t_scalar, m, rtol, conve
         "model": getattr(model, "name", type(model).__name__), "dim": int(model.dim),
         "n_bands": int(model.n_bands), "eta": "clean", "m": np.asarray(m).tolist(), "rtol": rtol,
         "conventions": CONVENTIONS,
-        "clean_limit": "Lambda(eta) = intraband_coefficient * tau + interband + O(eta), tau = 1/(2 eta)",
-        "smearing": info["smearing"], "error_estimate": info["relative_error"], "converged": int(converged),
+        "clean_limit": "Lambda(eta) = intraband_coefficient*tau + interband + O(eta); tau=1/(2eta)",
+        "smearing": info["smearing"],
+        "error_estimate": info["relative_error"],
+        "converged": int(converged),
         "n_kpoints": info["n_points"], "spintorque_version": __version__,
     })  # fmt: skip
     params = model.parameters() if hasattr(model, "parameters") else {}

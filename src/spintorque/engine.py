@@ -78,7 +78,9 @@ class ResponseIntegrand:
 
     def weighted_sums(self, k: np.ndarray, weights: np.ndarray) -> np.ndarray:
         flat = k.reshape(-1, k.shape[-1])
-        sums = weighted_response(eigendata(self.model, flat, self.m), self.energies, self.eta, weights)
+        sums = weighted_response(
+            eigendata(self.model, flat, self.m), self.energies, self.eta, weights
+        )
         return sums.reshape(*weights.shape[0:1], weights.shape[2], -1)
 
 
@@ -100,7 +102,12 @@ def block_tolerance(value: np.ndarray, dim: int, rtol: float) -> np.ndarray:
 
 
 def fermi_breaks(
-    model: BlochModel, m: np.ndarray, energies: np.ndarray, eta: float, r_max: float, center: np.ndarray
+    model: BlochModel,
+    m: np.ndarray,
+    energies: np.ndarray,
+    eta: float,
+    r_max: float,
+    center: np.ndarray,
 ) -> np.ndarray:
     """Radii about the band centre where bands cross the energies, with meshes graded to eta/v.
 
@@ -110,7 +117,9 @@ def fermi_breaks(
     n_r, n_ray = 800, 32
     r = np.linspace(0.0, r_max, n_r)
     phi = 2 * np.pi * (np.arange(n_ray) + 0.5) / n_ray
-    k = center + (r[None, :, None] * np.stack([np.cos(phi), np.sin(phi)], -1)[:, None, :]).reshape(-1, 2)
+    k = center + (r[None, :, None] * np.stack([np.cos(phi), np.sin(phi)], -1)[:, None, :]).reshape(
+        -1, 2
+    )
     bands = np.linalg.eigvalsh(model.hamiltonian(k, m)).reshape(n_ray, n_r, -1)
     slope = np.abs(np.gradient(bands, r, axis=1))
     levels = np.asarray(energies, dtype=float)
@@ -127,7 +136,9 @@ def fermi_breaks(
             den = diff[ray, idx] - diff[ray, idx + 1]
             t = diff[ray, idx] / np.where(den == 0, 1.0, den)
             r_cross = r[idx] + t * (r[idx + 1] - r[idx])
-            width = np.clip(eta / np.maximum(slope[ray, idx, band], 1e-12), 1e-9 * r_max, 0.02 * r_max)
+            width = np.clip(
+                eta / np.maximum(slope[ray, idx, band], 1e-12), 1e-9 * r_max, 0.02 * r_max
+            )
             lo, hi = np.argmin(r_cross), np.argmax(r_cross)
             if r_cross[hi] - r_cross[lo] > 2 * max(width[lo], width[hi]):
                 # a contour far from circular about the centre: bracket it, let the 2-D
@@ -142,8 +153,14 @@ def fermi_breaks(
         return out[(out > 0) & (out < r_max)]
     crossings, widths = np.array(crossings), np.array(widths)
     offsets = 4.0 ** np.arange(4)
-    graded = np.concatenate([crossings, (crossings[:, None] - widths[:, None] * offsets).ravel(),
-                             (crossings[:, None] + widths[:, None] * offsets).ravel(), coarse])
+    graded = np.concatenate(
+        [
+            crossings,
+            (crossings[:, None] - widths[:, None] * offsets).ravel(),
+            (crossings[:, None] + widths[:, None] * offsets).ravel(),
+            coarse,
+        ]
+    )
     graded = np.sort(graded[(graded > 0) & (graded < r_max)])
     return _thin(graded, 0.5 * widths.min())
 

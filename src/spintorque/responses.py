@@ -20,7 +20,6 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
@@ -41,7 +40,16 @@ BLOCK_DESCRIPTIONS = {
     "exchange_exchange": ("Lambda[dH/dm_a, dH/dm_b]", "<dH/dm_a> per unit dm_b/dt"),
     "exchange_force": ("Lambda[dH/dm_a, v_j]", "<dH/dm_a> per unit force F_j"),
 }
-ALLOWED_KEYWORDS = ("ef", "eta", "m", "temperature", "rtol", "max_points", "on_unconverged", "smearing")
+ALLOWED_KEYWORDS = (
+    "ef",
+    "eta",
+    "m",
+    "temperature",
+    "rtol",
+    "max_points",
+    "on_unconverged",
+    "smearing",
+)
 
 
 def _energies(name: str, value: object, *, minimum: float | None = None) -> tuple[np.ndarray, bool]:
@@ -49,7 +57,9 @@ def _energies(name: str, value: object, *, minimum: float | None = None) -> tupl
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a real number or a sequence of them, got {value!r}") from None
+        raise ParameterError(
+            f"{name} must be a real number or a sequence of them, got {value!r}"
+        ) from None
     if arr.ndim > 1:
         raise ParameterError(f"{name} must be a number or a 1-D sequence, got shape {arr.shape}")
     if arr.size == 0:
@@ -77,14 +87,21 @@ def validate_magnetization(m: object) -> np.ndarray:
         raise ParameterError(f"m must be finite, got {m!r}")
     norm = float(np.linalg.norm(vec))
     if norm == 0:
-        raise ParameterError("m has zero length; give the magnetization direction, e.g. m=(0, 0, 1)")
+        raise ParameterError(
+            "m has zero length; give the magnetization direction, e.g. m=(0, 0, 1)"
+        )
     if abs(norm - 1.0) > 1e-9:
-        warnings.warn(f"m = {tuple(vec)} has length {norm:.6g}; normalised to a unit vector",
-                      InputWarning, stacklevel=3)
+        warnings.warn(
+            f"m = {tuple(vec)} has length {norm:.6g}; normalised to a unit vector",
+            InputWarning,
+            stacklevel=3,
+        )
     return vec / norm
 
 
-def _check_scalar(name: str, value: object, low: float, high: float, *, low_open: bool = True) -> float:
+def _check_scalar(
+    name: str, value: object, low: float, high: float, *, low_open: bool = True
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ParameterError(f"{name} must be a real number, got {value!r}")
     value = float(value)
@@ -95,7 +112,9 @@ def _check_scalar(name: str, value: object, low: float, high: float, *, low_open
     return value
 
 
-def response(model, *, ef, eta, m=(0.0, 0.0, 1.0), temperature=0.0, rtol=1e-6, **options) -> xr.Dataset:
+def response(
+    model, *, ef, eta, m=(0.0, 0.0, 1.0), temperature=0.0, rtol=1e-6, **options
+) -> xr.Dataset:
     """Linear-response tensors of a Bloch model (SPEC.md sec. 3-4), Fermi sea and Fermi surface.
 
     Parameters
@@ -133,7 +152,10 @@ def response(model, *, ef, eta, m=(0.0, 0.0, 1.0), temperature=0.0, rtol=1e-6, *
         name = sorted(unknown)[0]
         close = difflib.get_close_matches(name, ALLOWED_KEYWORDS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise TypeError(f"response() got an unknown keyword {name!r}{hint}; allowed: {', '.join(ALLOWED_KEYWORDS)}")
+        raise TypeError(
+            f"response() got an unknown keyword {name!r}{hint}; "
+            f"allowed: {', '.join(ALLOWED_KEYWORDS)}"
+        )
     max_points = int(options.get("max_points", 20_000_000))
     on_unconverged = options.get("on_unconverged", "warn")
     if on_unconverged not in ("warn", "raise"):
@@ -153,13 +175,25 @@ def response(model, *, ef, eta, m=(0.0, 0.0, 1.0), temperature=0.0, rtol=1e-6, *
     if clean:  # the eta -> 0 limit, terms separated (see spintorque.clean)
         from .clean import clean_response
 
-        return clean_response(model, ef_arr, ef_scalar, t_arr, t_scalar, m_vec, rtol, max_points=max_points,
-                              on_unconverged=on_unconverged, smearing=options.get("smearing"))
+        return clean_response(
+            model,
+            ef_arr,
+            ef_scalar,
+            t_arr,
+            t_scalar,
+            m_vec,
+            rtol,
+            max_points=max_points,
+            on_unconverged=on_unconverged,
+            smearing=options.get("smearing"),
+        )
 
     raw = compute_blocks(model, ef_arr, eta, m_vec, t_arr, rtol, max_points=max_points)
     if not raw.converged:
-        msg = (f"response not converged to rtol={rtol:g}: achieved {raw.relative_error:.3g} with "
-               f"{raw.n_points} k points (max_points={max_points}); raise max_points or rtol")
+        msg = (
+            f"response not converged to rtol={rtol:g}: achieved {raw.relative_error:.3g} with "
+            f"{raw.n_points} k points (max_points={max_points}); raise max_points or rtol"
+        )
         if on_unconverged == "raise":
             raise ConvergenceError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
@@ -187,10 +221,20 @@ def _to_dataset(raw, model, ef, ef_scalar, temps, t_scalar, eta, m, rtol) -> xr.
         formula, meaning = BLOCK_DESCRIPTIONS[name]
         attrs = {"long_name": meaning, "definition": formula, "units": "raw (hbar=e=1, per area)"}
         data_vars[name] = (dims, value, attrs)
-        data_vars[f"{name}_error"] = (dims, err, {"long_name": f"absolute error estimate of {name}"})
+        data_vars[f"{name}_error"] = (
+            dims,
+            err,
+            {"long_name": f"absolute error estimate of {name}"},
+        )
     ds = xr.Dataset(
         data_vars,
-        coords={"temperature": temps, "ef": ef, "part": list(PARTS), "i": list(AXES), "j": list(AXES)},
+        coords={
+            "temperature": temps,
+            "ef": ef,
+            "part": list(PARTS),
+            "i": list(AXES),
+            "j": list(AXES),
+        },
     )
     if ef_scalar:
         ds = ds.isel(ef=0)

@@ -2,6 +2,8 @@
 closed forms (massive Dirac), the finite-eta engine (O(eta) approach) and an independent
 Berry-curvature (Fukui-Hatsugai-Suzuki) sum."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -19,7 +21,9 @@ def test_drude_coefficient_closed_form():
     ef, mass = 0.3, 0.1
     res = st.response(_dirac(), ef=ef, eta="clean", rtol=1e-6)
     coeff = res.current_force.sel(term="intraband_coefficient")
-    assert float(coeff.sel(part="total", i="x", j="x")) == pytest.approx((ef**2 - mass**2) / (4 * np.pi * ef), rel=1e-6)
+    assert float(coeff.sel(part="total", i="x", j="x")) == pytest.approx(
+        (ef**2 - mass**2) / (4 * np.pi * ef), rel=1e-6
+    )
     assert abs(float(coeff.sel(part="total", i="x", j="y"))) < 1e-9
     assert np.all(coeff.sel(part="sea").values == 0)  # no Fermi-sea part of order tau
 
@@ -44,25 +48,31 @@ def test_finite_eta_approaches_clean_limit_at_rate_eta():
         finite = st.response(model, ef=0.3, eta=eta, m=M_TILT, rtol=1e-6)
         worst = 0.0
         for name in ("spin_exchange", "spin_force", "current_force", "current_exchange"):
-            pred = clean[name].sel(term="intraband_coefficient") / (2 * eta) + clean[name].sel(term="interband")
-            scale = float(np.max(np.abs(clean[name].sel(term="interband").values)))  # eta-independent
+            pred = clean[name].sel(term="intraband_coefficient") / (2 * eta) + clean[name].sel(
+                term="interband"
+            )
+            scale = float(
+                np.max(np.abs(clean[name].sel(term="interband").values))
+            )  # eta-independent
             worst = max(worst, float(np.max(np.abs((finite[name] - pred).values))) / scale)
         residuals.append(worst)
     # the residual Lambda(eta) - C tau - L, in units of the interband block, halves with eta
     assert residuals[-1] < 0.1
-    for coarse, fine in zip(residuals, residuals[1:], strict=False):
+    for coarse, fine in itertools.pairwise(residuals):
         assert fine / coarse == pytest.approx(0.5, abs=0.05)
 
 
 def fhs_berry_sum(model, weights_of_energy, n_mesh=240):
     """-(1/2pi) sum_n sum_plaquettes w(e_n(centre)) F_n: Berry-curvature sum from eigenvector
-    link variables (FHS), independent of velocities; F_n = -arg(plaquette) approximates Omega dk^2."""
+    link variables (FHS), independent of velocities; F_n = -arg(plaquette) ~ Omega dk^2."""
     b = model.k_domain.reciprocal_vectors
     s = np.arange(n_mesh) / n_mesh
     grid = np.stack(np.meshgrid(s, s, indexing="ij"), -1).reshape(-1, 2)
     m = np.array([0.0, 0.0, 1.0])
-    energies, vecs = np.linalg.eigh(model.hamiltonian(grid @ b, m))
-    centres = np.linalg.eigvalsh(model.hamiltonian((grid + 0.5 / n_mesh) @ b, m)).reshape(n_mesh, n_mesh, -1)
+    _, vecs = np.linalg.eigh(model.hamiltonian(grid @ b, m))
+    centres = np.linalg.eigvalsh(model.hamiltonian((grid + 0.5 / n_mesh) @ b, m)).reshape(
+        n_mesh, n_mesh, -1
+    )
     total = 0.0
     for band in range(vecs.shape[-1]):
         u = vecs[:, :, band].reshape(n_mesh, n_mesh, -1)

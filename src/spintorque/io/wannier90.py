@@ -58,14 +58,18 @@ class _Lines:
             tokens = self.lines[self.pos - 1].split()
             if tokens or not skip_blank:
                 return tokens
-        raise ModelError(f"{self.path.name}: file is truncated: it ends at line {len(self.lines)} while "
-                         f"reading {what}")
+        raise ModelError(
+            f"{self.path.name}: file is truncated: it ends at line {len(self.lines)} while "
+            f"reading {what}"
+        )
 
     def numbers(self, what: str, kinds: str) -> list:
         """Parse the next line as numbers; ``kinds`` is a string of 'i' (int) / 'f' (float)."""
         tokens = self.next(what)
         if len(tokens) != len(kinds):
-            raise self.error(f"expected {len(kinds)} columns ({what}), got {len(tokens)}: {' '.join(tokens)!r}")
+            raise self.error(
+                f"expected {len(kinds)} columns ({what}), got {len(tokens)}: {' '.join(tokens)!r}"
+            )
         return [self._convert(t, k, what) for t, k in zip(tokens, kinds, strict=True)]
 
     def _convert(self, token: str, kind: str, what: str):
@@ -73,7 +77,9 @@ class _Lines:
             return int(token) if kind == "i" else float(token.replace("D", "E").replace("d", "e"))
         except ValueError:
             expected = "an integer" if kind == "i" else "a number"
-            raise self.error(f"non-numeric value {token!r} in {what} (expected {expected})") from None
+            raise self.error(
+                f"non-numeric value {token!r} in {what} (expected {expected})"
+            ) from None
 
     def integers(self, count: int, what: str) -> list[int]:
         """Read ``count`` integers spread over as many lines as needed (ndegen blocks)."""
@@ -117,8 +123,10 @@ def _matrix_block(src: _Lines, num_wann: int, r_fixed: tuple | None, ncols: int,
             if r_seen is None:
                 r_seen = r
             elif r != r_seen:
-                raise src.error(f"lattice vector {r} starts before the {num_wann}^2 entries of R = {r_seen} "
-                                "are complete (wrong num_wann or missing lines)")
+                raise src.error(
+                    f"lattice vector {r} starts before the {num_wann}^2 entries of R = {r_seen} "
+                    "are complete (wrong num_wann or missing lines)"
+                )
         m, n = vals[0], vals[1]
         if not (1 <= m <= num_wann and 1 <= n <= num_wann):
             raise src.error(f"orbital index out of range 1..{num_wann}: m = {m}, n = {n}")
@@ -129,13 +137,21 @@ def _matrix_block(src: _Lines, num_wann: int, r_fixed: tuple | None, ncols: int,
     return r_seen, mat
 
 
-def _hoppings(src: _Lines, num_wann: int, nrpts: int, ndegen: np.ndarray, tb: bool, ncols: int = 1) -> dict:
+def _hoppings(
+    src: _Lines, num_wann: int, nrpts: int, ndegen: np.ndarray, tb: bool, ncols: int = 1
+) -> dict:
     table: dict[tuple, np.ndarray] = {}
     for irpt in range(nrpts):
         r_fixed = None
         if tb:
             r_fixed = tuple(src.numbers("lattice vector R1 R2 R3", "iii"))
-        what = "hopping 'R1 R2 R3 m n Re Im'" if not tb else "entry 'm n Re Im'" if ncols == 1 else "position entry"
+        what = (
+            "hopping 'R1 R2 R3 m n Re Im'"
+            if not tb
+            else "entry 'm n Re Im'"
+            if ncols == 1
+            else "position entry"
+        )
         r, mat = _matrix_block(src, num_wann, r_fixed, ncols, what)
         if r in table:
             raise src.error(f"lattice vector R = {r} appears twice")
@@ -157,7 +173,9 @@ def read_win_lattice(path: Path) -> np.ndarray | None:
     if not path.exists():
         return None
     text = path.read_text()
-    match = re.search(r"begin\s+unit_cell_cart(.*?)end\s+unit_cell_cart", text, re.IGNORECASE | re.DOTALL)
+    match = re.search(
+        r"begin\s+unit_cell_cart(.*?)end\s+unit_cell_cart", text, re.IGNORECASE | re.DOTALL
+    )
     if match is None:
         return None
     rows = [ln.split() for ln in match.group(1).strip().splitlines() if ln.strip()]
@@ -168,9 +186,13 @@ def read_win_lattice(path: Path) -> np.ndarray | None:
     try:
         lat = np.array(rows, dtype=float) * scale
     except ValueError:
-        raise ModelError(f"{path.name}: unit_cell_cart block is not a 3 x 3 table of numbers") from None
+        raise ModelError(
+            f"{path.name}: unit_cell_cart block is not a 3 x 3 table of numbers"
+        ) from None
     if lat.shape != (3, 3):
-        raise ModelError(f"{path.name}: unit_cell_cart must have 3 rows of 3 numbers, got shape {lat.shape}")
+        raise ModelError(
+            f"{path.name}: unit_cell_cart must have 3 rows of 3 numbers, got shape {lat.shape}"
+        )
     return lat
 
 
@@ -193,17 +215,26 @@ def _parse_tb(path: Path) -> tuple[dict, np.ndarray, np.ndarray]:
     src.finish()
     origin = pos_table.get((0, 0, 0))
     if origin is None:
-        raise ModelError(f"{path.name}: the position blocks have no R = (0, 0, 0) entry (Wannier centres)")
-    centres = np.array([np.diagonal(origin[..., d]).real * ndegen[list(pos_table).index((0, 0, 0))]
-                        for d in range(3)]).T
+        raise ModelError(
+            f"{path.name}: the position blocks have no R = (0, 0, 0) entry (Wannier centres)"
+        )
+    centres = np.array(
+        [
+            np.diagonal(origin[..., d]).real * ndegen[list(pos_table).index((0, 0, 0))]
+            for d in range(3)
+        ]
+    ).T
     return {r: m[..., 0] for r, m in table.items()}, lattice, centres
 
 
 def _partner_mean(positions: np.ndarray, spinor: str) -> np.ndarray:
     """Give each spinor pair the mean of their centres (so that spin is on-site)."""
     n = len(positions)
-    pairs = [(2 * i, 2 * i + 1) for i in range(n // 2)] if spinor == "interleaved" else \
-        [(i, i + n // 2) for i in range(n // 2)]
+    pairs = (
+        [(2 * i, 2 * i + 1) for i in range(n // 2)]
+        if spinor == "interleaved"
+        else [(i, i + n // 2) for i in range(n // 2)]
+    )
     out = positions.copy()
     for a, b in pairs:
         out[a] = out[b] = 0.5 * (positions[a] + positions[b])
@@ -258,22 +289,37 @@ def read_wannier90(
     if lattice is None:
         lattice = read_win_lattice(path.with_name(seed + ".win"))
     if lattice is None:
-        raise ModelError(f"{path.name} carries no lattice vectors: pass lattice_vectors (rows a_i, Angstrom) "
-                         f"or put {seed}.win with a unit_cell_cart block next to it")
+        raise ModelError(
+            f"{path.name} carries no lattice vectors: pass lattice_vectors (rows a_i, Angstrom) "
+            f"or put {seed}.win with a unit_cell_cart block next to it"
+        )
     lattice = np.asarray(lattice, dtype=float)
     if lattice.shape != (3, 3):
-        raise ModelError(f"lattice_vectors must be a (3, 3) array for a Wannier90 file, got {lattice.shape}")
+        raise ModelError(
+            f"lattice_vectors must be a (3, 3) array for a Wannier90 file, got {lattice.shape}"
+        )
     if positions is None and centres is not None and spin_operators is None and spinor is not None:
         centres = _partner_mean(centres, spinor)
     if positions is None:
         positions = None if centres is None else centres[:, :dim]
-    return TightBinding(lattice[:dim, :dim], _fold(table, dim), positions=positions, spin_operators=spin_operators,
-                        spinor=spinor or "interleaved", delta=delta, exchange_operators=exchange_operators,
-                        name=name or seed)
+    return TightBinding(
+        lattice[:dim, :dim],
+        _fold(table, dim),
+        positions=positions,
+        spin_operators=spin_operators,
+        spinor=spinor or "interleaved",
+        delta=delta,
+        exchange_operators=exchange_operators,
+        name=name or seed,
+    )
 
 
 def write_wannier90_hr(
-    model: TightBinding, path: str | Path, *, m: Sequence[float] | None = None, header: str | None = None
+    model: TightBinding,
+    path: str | Path,
+    *,
+    m: Sequence[float] | None = None,
+    header: str | None = None,
 ) -> Path:
     """Write a TightBinding model as a Wannier90 ``_hr.dat`` file (all ndegen = 1).
 
@@ -292,7 +338,11 @@ def write_wannier90_hr(
     table = model.hoppings()
     if m is not None:
         zero = (0,) * model.dim
-        exch = 0.5 * model.delta * np.einsum("b,bij->ij", np.asarray(m, dtype=float), model.exchange_operators)
+        exch = (
+            0.5
+            * model.delta
+            * np.einsum("b,bij->ij", np.asarray(m, dtype=float), model.exchange_operators)
+        )
         table[zero] = table.get(zero, 0) + exch
     n = model.n_bands
     keys = sorted(table, key=lambda r: tuple(r) + (0,) * (3 - len(r)))
@@ -305,7 +355,10 @@ def write_wannier90_hr(
         for col in range(n):
             for row in range(n):
                 z = mat[row, col]
-                lines.append(f"{r3[0]:5d}{r3[1]:5d}{r3[2]:5d}{row + 1:5d}{col + 1:5d}  {z.real: .17e} {z.imag: .17e}")
+                lines.append(
+                    f"{r3[0]:5d}{r3[1]:5d}{r3[2]:5d}{row + 1:5d}{col + 1:5d}"
+                    f"  {z.real: .17e} {z.imag: .17e}"
+                )
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -3,13 +3,30 @@
 from .base import BlochModel, BrillouinZone, Disk, check_model
 from .continuum import DiracSurface, Rashba2DEG, TwoBandContinuum
 
-__all__ = ["BlochModel", "BrillouinZone", "DiracSurface", "Disk", "Rashba2DEG", "TwoBandContinuum", "check_model"]
+__all__ = [
+    "BlochModel",
+    "BrillouinZone",
+    "DiracSurface",
+    "Disk",
+    "Rashba2DEG",
+    "TwoBandContinuum",
+    "check_model",
+]
 
 # lattice and real-material models (issue 5)
-from .lattice import QWZ, LatticeDiracSurface, RashbaLattice, TIThinFilm  # noqa: E402
-from .tight_binding import TightBinding, spin_matrices  # noqa: E402
+from .lattice import QWZ, LatticeDiracSurface, RashbaLattice, TIThinFilm, layer_spin_density
+from .tight_binding import TightBinding, spin_matrices
 
-__all__ += ["from_formula", "QWZ", "LatticeDiracSurface", "RashbaLattice", "TIThinFilm", "TightBinding", "spin_matrices"]
+__all__ += [
+    "QWZ",
+    "LatticeDiracSurface",
+    "RashbaLattice",
+    "TIThinFilm",
+    "TightBinding",
+    "from_formula",
+    "layer_spin_density",
+    "spin_matrices",
+]
 
 
 def __getattr__(name: str):

@@ -39,7 +39,9 @@ from .continuum import _real
 K_NAMES = ("kx", "ky", "kz")
 M_NAMES = ("mx", "my", "mz")
 PAULI_NAMES = {"s0": 3, "sx": 0, "sy": 1, "sz": 2, "t0": 3, "tx": 0, "ty": 1, "tz": 2}
-_PAULI_MATRICES = [sympy.Matrix(p.real.astype(int)) + sympy.I * sympy.Matrix(p.imag.astype(int)) for p in PAULI]
+_PAULI_MATRICES = [
+    sympy.Matrix(p.real.astype(int)) + sympy.I * sympy.Matrix(p.imag.astype(int)) for p in PAULI
+]
 _PAULI_MATRICES.append(sympy.eye(2))
 HERMITICITY_TOL = 1e-10
 KRON = sympy.Function("kron")
@@ -58,7 +60,9 @@ def parse_formula(text: str) -> sympy.Expr:
         raise ModelError(f"formula must be a non-empty string, got {text!r}")
     local = _symbols()
     try:
-        expr = parse_expr(text, local_dict=local, transformations=(*standard_transformations, convert_xor))
+        expr = parse_expr(
+            text, local_dict=local, transformations=(*standard_transformations, convert_xor)
+        )
     except Exception as exc:  # sympy raises SyntaxError, TokenError, TypeError, ...
         raise ModelError(f"malformed formula {text!r}: {type(exc).__name__}: {exc}") from None
     if not isinstance(expr, sympy.Basic) or isinstance(expr, sympy.logic.boolalg.Boolean):
@@ -88,18 +92,25 @@ def to_matrix(expr: sympy.Basic, text: str = "") -> sympy.Matrix | sympy.Expr:
             factor = factor if isinstance(factor, sympy.MatrixBase) else sympy.Matrix([[factor]])
             out = sympy.kronecker_product(out, factor)
         return out
-    raise ModelError(f"formula {text!r}: cannot use a Pauli matrix inside {expr.func.__name__}(...); "
-                     "only sums, products, integer powers and kron() of matrices are allowed")
+    raise ModelError(
+        f"formula {text!r}: cannot use a Pauli matrix inside {expr.func.__name__}(...); "
+        "only sums, products, integer powers and kron() of matrices are allowed"
+    )
 
 
 def _combine(parts: list, text: str, *, add: bool):
     sizes = {p.shape[0] for p in parts if isinstance(p, sympy.MatrixBase)}
     if len(sizes) > 1:
-        raise ModelError(f"formula {text!r} combines matrices of different sizes {sorted(sizes)}; "
-                         "use kron() to build larger spaces consistently")
+        raise ModelError(
+            f"formula {text!r} combines matrices of different sizes {sorted(sizes)}; "
+            "use kron() to build larger spaces consistently"
+        )
     n = sizes.pop()
     if add:
-        return sum((p if isinstance(p, sympy.MatrixBase) else p * sympy.eye(n) for p in parts), sympy.zeros(n))
+        return sum(
+            (p if isinstance(p, sympy.MatrixBase) else p * sympy.eye(n) for p in parts),
+            sympy.zeros(n),
+        )
     out = sympy.eye(n)
     for p in parts:
         out = out @ p if isinstance(p, sympy.MatrixBase) else out * p
@@ -166,7 +177,8 @@ class FormulaModel(BlochModel):
         return self._label or "FormulaModel"
 
     def __repr__(self) -> str:
-        return f"from_formula({self.formula!r}, {', '.join(f'{k}={v!r}' for k, v in self._params.items())})"
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"from_formula({self.formula!r}, {args})"
 
 
 def _substitute_parameters(expr: sympy.Basic, text: str, params: dict) -> tuple[sympy.Basic, dict]:
@@ -174,12 +186,16 @@ def _substitute_parameters(expr: sympy.Basic, text: str, params: dict) -> tuple[
     free = {s.name for s in expr.free_symbols} - reserved
     missing = sorted(free - set(params))
     if missing:
-        raise ModelError(f"formula {text!r} uses parameter(s) {missing} without a value; "
-                         f"pass them as keywords, e.g. {missing[0]}=1.0")
+        raise ModelError(
+            f"formula {text!r} uses parameter(s) {missing} without a value; "
+            f"pass them as keywords, e.g. {missing[0]}=1.0"
+        )
     unused = sorted(set(params) - free)
     if unused:
-        raise ModelError(f"parameter(s) {unused} do not appear in formula {text!r} "
-                         f"(its parameters: {sorted(free) or 'none'})")
+        raise ModelError(
+            f"parameter(s) {unused} do not appear in formula {text!r} "
+            f"(its parameters: {sorted(free) or 'none'})"
+        )
     values = {name: _real(name, value) for name, value in params.items()}
     subs = {s: values[s.name] for s in expr.free_symbols if s.name in values}
     return expr.subs(subs), values
@@ -187,20 +203,31 @@ def _substitute_parameters(expr: sympy.Basic, text: str, params: dict) -> tuple[
 
 def _domain(cutoff, lattice_vectors, text: str) -> tuple[int, Disk | BrillouinZone]:
     if (cutoff is None) == (lattice_vectors is None):
-        raise ModelError("give exactly one of cutoff (continuum disk) or lattice_vectors (periodic lattice)")
+        raise ModelError(
+            "give exactly one of cutoff (continuum disk) or lattice_vectors (periodic lattice)"
+        )
     if cutoff is not None:
         return 2, Disk(_real("cutoff", cutoff, positive=True))
     lat = np.asarray(lattice_vectors, dtype=float)
-    if lat.ndim != 2 or lat.shape[0] != lat.shape[1] or lat.shape[0] not in (2, 3) or abs(np.linalg.det(lat)) < 1e-12:
-        raise ModelError(f"lattice_vectors must be an invertible (2, 2) or (3, 3) array, got {lat.tolist()}")
+    if (
+        lat.ndim != 2
+        or lat.shape[0] != lat.shape[1]
+        or lat.shape[0] not in (2, 3)
+        or abs(np.linalg.det(lat)) < 1e-12
+    ):
+        raise ModelError(
+            f"lattice_vectors must be an invertible (2, 2) or (3, 3) array, got {lat.tolist()}"
+        )
     return lat.shape[0], BrillouinZone(2 * np.pi * np.linalg.inv(lat).T)
 
 
 def _spin(spin_operators, n: int, text: str) -> np.ndarray:
     if spin_operators is None:
         if n != 2:
-            raise ModelError(f"formula {text!r} gives a {n} x {n} model: give spin_operators (a (3, {n}, {n}) "
-                             "array or three formulas such as 'kron(sx, t0)')")
+            raise ModelError(
+                f"formula {text!r} gives a {n} x {n} model: give spin_operators (a (3, {n}, {n}) "
+                "array or three formulas such as 'kron(sx, t0)')"
+            )
         return PAULI.copy()
     if len(spin_operators) == 3 and all(isinstance(s, str) for s in spin_operators):
         mats = []
@@ -258,10 +285,13 @@ def from_formula(
     if matrix.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise ModelError(f"formula {formula!r} gives non-finite values (division by zero?)")
     if not isinstance(matrix, sympy.MatrixBase):
-        raise ModelError(f"formula {formula!r} has no Pauli matrix: a scalar is a 1-band model without spin; "
-                         "write it as (...)*s0 if that is what you mean")
-    model = FormulaModel(formula, matrix, dim, domain, _spin(spin_operators, matrix.shape[0], formula),
-                         values, name)
+        raise ModelError(
+            f"formula {formula!r} has no Pauli matrix: a scalar is a 1-band model without spin; "
+            "write it as (...)*s0 if that is what you mean"
+        )
+    model = FormulaModel(
+        formula, matrix, dim, domain, _spin(spin_operators, matrix.shape[0], formula), values, name
+    )
     _validate(model)
     return model
 
@@ -284,10 +314,14 @@ def _validate(model: FormulaModel) -> None:
     if np.any(bad):
         _, i, j = np.argwhere(bad)[0]
         entry, mirror = model.matrix[i, j], model.matrix[j, i]
-        raise ModelError(f"formula {model.formula!r} is not Hermitian: H[{i},{j}] = {entry} but "
-                         f"conj(H[{j},{i}]) = {sympy.conjugate(mirror)}")
+        raise ModelError(
+            f"formula {model.formula!r} is not Hermitian: H[{i},{j}] = {entry} but "
+            f"conj(H[{j},{i}]) = {sympy.conjugate(mirror)}"
+        )
     if isinstance(model.k_domain, BrillouinZone):
         for b in model.k_domain.reciprocal_vectors:
             if np.max(np.abs(model.hamiltonian(k + b, m) - h)) > 1e-9 * scale:
-                raise ModelError(f"formula {model.formula!r} is not periodic on the lattice: "
-                                 f"H(k + b) != H(k) for b = {np.round(b, 6).tolist()}")
+                raise ModelError(
+                    f"formula {model.formula!r} is not periodic on the lattice: "
+                    f"H(k + b) != H(k) for b = {np.round(b, 6).tolist()}"
+                )

@@ -12,7 +12,8 @@ stated (the thin film puts it on the top layer only).
   For k a << 1 it is :class:`~spintorque.models.Rashba2DEG` with mass = 1/(2 t a^2) and Rashba
   parameter -alpha a (energy x length), shifted by -4t.
 * :class:`LatticeDiracSurface` — a lattice-regularised TI surface
-  H = (2 - cos kx a - cos ky a)/(mass a^2) + (vf/a)(-sin ky a sx + sin kx a sy) + (delta/2) m . sigma.
+  H = (2 - cos kx a - cos ky a)/(mass a^2) + (vf/a)(-sin ky a sx + sin kx a sy)
+      + (delta/2) m . sigma.
   For k a << 1 it is :class:`~spintorque.models.DiracSurface` (vf, delta, mass) with relative
   corrections O((k a)^2). The fermion doublers at (pi, 0), (0, pi), (pi, pi) are pushed up to
   energies 2/(mass a^2), 2/(mass a^2), 4/(mass a^2) by the particle-hole-asymmetric Wilson
@@ -68,7 +69,9 @@ class QWZ(TightBinding):
         self.u = _real("u", u)
         self.a = _real("a", a, positive=True)
         hoppings = _nearest_neighbour(self.u * SZ, 0.5 * (SZ - 1j * SX), 0.5 * (SZ - 1j * SY))
-        super().__init__(_square(self.a), hoppings, spin_operators=PAULI, delta=_real("delta", delta), name="QWZ")
+        super().__init__(
+            _square(self.a), hoppings, spin_operators=PAULI, delta=_real("delta", delta), name="QWZ"
+        )
 
     def parameters(self) -> dict[str, float]:
         return {"u": self.u, "delta": self.delta, "a": self.a}
@@ -88,15 +91,22 @@ class RashbaLattice(TightBinding):
     a : lattice constant (length).
     """
 
-    def __init__(self, t: float = 1.0, alpha: float = 0.3, delta: float = 1.0, *, a: float = 1.0) -> None:
+    def __init__(
+        self, t: float = 1.0, alpha: float = 0.3, delta: float = 1.0, *, a: float = 1.0
+    ) -> None:
         self.t = _real("t", t)
         self.alpha = _real("alpha", alpha)
         self.a = _real("a", a, positive=True)
         hop_x = -self.t * ID2 + 0.5j * self.alpha * SY
         hop_y = -self.t * ID2 - 0.5j * self.alpha * SX
         hoppings = _nearest_neighbour(0 * ID2, hop_x, hop_y)
-        super().__init__(_square(self.a), hoppings, spin_operators=PAULI, delta=_real("delta", delta),
-                         name="RashbaLattice")
+        super().__init__(
+            _square(self.a),
+            hoppings,
+            spin_operators=PAULI,
+            delta=_real("delta", delta),
+            name="RashbaLattice",
+        )
 
     def parameters(self) -> dict[str, float]:
         return {"t": self.t, "alpha": self.alpha, "delta": self.delta, "a": self.a}
@@ -117,7 +127,9 @@ class LatticeDiracSurface(TightBinding):
         a / (2 vf), which puts the doublers 4 vf / a above the Dirac point.
     """
 
-    def __init__(self, vf: float = 1.0, delta: float = 0.2, *, a: float = 1.0, mass: float | None = None) -> None:
+    def __init__(
+        self, vf: float = 1.0, delta: float = 0.2, *, a: float = 1.0, mass: float | None = None
+    ) -> None:
         self.vf = _real("vf", vf, positive=True)
         self.a = _real("a", a, positive=True)
         self.mass = self.a / (2 * self.vf) if mass is None else _real("mass", mass, positive=True)
@@ -127,8 +139,13 @@ class LatticeDiracSurface(TightBinding):
         hop_x = -0.5 * wilson * ID2 - 0.5j * vel * SY
         hop_y = -0.5 * wilson * ID2 + 0.5j * vel * SX
         hoppings = _nearest_neighbour(2 * wilson * ID2, hop_x, hop_y)
-        super().__init__(_square(self.a), hoppings, spin_operators=PAULI, delta=_real("delta", delta),
-                         name="LatticeDiracSurface")
+        super().__init__(
+            _square(self.a),
+            hoppings,
+            spin_operators=PAULI,
+            delta=_real("delta", delta),
+            name="LatticeDiracSurface",
+        )
 
     def parameters(self) -> dict[str, float]:
         return {"vf": self.vf, "delta": self.delta, "a": self.a, "mass": self.mass}
@@ -143,8 +160,26 @@ class LatticeDiracSurface(TightBinding):
 # liu2010: C.-X. Liu et al., Phys. Rev. B 82, 045122 (2010), Table IV (their M0 = -M, M1 = B1,
 #   M2 = B2, B0 = A1, A0 = A2, C0 = C, C1 = D1, C2 = D2 after the relabelling that makes M > 0).
 BI2SE3 = {
-    "zhang2009": {"C": -0.0068, "D1": 1.3, "D2": 19.6, "M": 0.28, "B1": 10.0, "B2": 56.6, "A1": 2.2, "A2": 4.1},
-    "liu2010": {"C": -0.0083, "D1": 5.74, "D2": 30.4, "M": 0.28, "B1": 6.86, "B2": 44.5, "A1": 2.26, "A2": 3.33},
+    "zhang2009": {
+        "C": -0.0068,
+        "D1": 1.3,
+        "D2": 19.6,
+        "M": 0.28,
+        "B1": 10.0,
+        "B2": 56.6,
+        "A1": 2.2,
+        "A2": 4.1,
+    },
+    "liu2010": {
+        "C": -0.0083,
+        "D1": 5.74,
+        "D2": 30.4,
+        "M": 0.28,
+        "B1": 6.86,
+        "B2": 44.5,
+        "A1": 2.26,
+        "A2": 3.33,
+    },
 }
 QUINTUPLE_LAYER = 9.54  # Angstrom: c / 3 of Bi2Se3 (c = 28.64 A)
 
@@ -162,7 +197,7 @@ LAYER_SPIN = np.stack([_kron(s, ID2) for s in PAULI])  # sigma (x) tau_0
 
 
 class TIThinFilm(BlochModel):
-    """Thin film of a 3D TI: the four-band k.p model of Bi2Se3 discretised across N quintuple layers.
+    """Thin film of a 3D TI: four-band k.p model of Bi2Se3 discretised across N quintuple layers.
 
     In-plane the model is the continuum k.p Hamiltonian (disk |k| <= cutoff, k in 1/A); across
     the film kz -> finite differences on ``n_layers`` sites spaced by ``spacing`` (one site per
@@ -200,7 +235,11 @@ class TIThinFilm(BlochModel):
         exchange_layers: tuple[int, ...] | None = None,
         spin_layers: tuple[int, ...] | None = None,
     ) -> None:
-        if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or n_layers < 1:
+        if (
+            isinstance(n_layers, bool)
+            or not isinstance(n_layers, (int, np.integer))
+            or n_layers < 1
+        ):
             raise ModelError(f"n_layers must be a positive integer, got {n_layers!r}")
         self.n_layers = int(n_layers)
         self.n_bands = 4 * self.n_layers
@@ -210,10 +249,14 @@ class TIThinFilm(BlochModel):
         self.k_domain = Disk(self.cutoff)
         self.params = self._parameter_set(parameters)
         self.parameter_set = parameters if isinstance(parameters, str) else "custom"
-        self.exchange_layers = self._layers(exchange_layers, (self.n_layers - 1,), "exchange_layers")
+        self.exchange_layers = self._layers(
+            exchange_layers, (self.n_layers - 1,), "exchange_layers"
+        )
         self.spin_layers = self._layers(spin_layers, tuple(range(self.n_layers)), "spin_layers")
         self.spin_operators = self.layer_spin_operators()[list(self.spin_layers)].sum(axis=0)
-        self._exchange = 0.5 * self.delta * self.layer_spin_operators()[list(self.exchange_layers)].sum(axis=0)
+        self._exchange = (
+            0.5 * self.delta * self.layer_spin_operators()[list(self.exchange_layers)].sum(axis=0)
+        )
         self._static = self._static_part()
 
     @staticmethod
@@ -221,7 +264,9 @@ class TIThinFilm(BlochModel):
         keys = ("C", "D1", "D2", "M", "B1", "B2", "A1", "A2")
         if isinstance(parameters, str):
             if parameters not in BI2SE3:
-                raise ModelError(f"parameters must be one of {sorted(BI2SE3)} or a dict, got {parameters!r}")
+                raise ModelError(
+                    f"parameters must be one of {sorted(BI2SE3)} or a dict, got {parameters!r}"
+                )
             return dict(BI2SE3[parameters])
         if not isinstance(parameters, dict) or set(parameters) != set(keys):
             raise ModelError(f"a parameter dict must have exactly the keys {keys}")
@@ -230,7 +275,9 @@ class TIThinFilm(BlochModel):
     def _layers(self, layers, default, label) -> tuple[int, ...]:
         layers = default if layers is None else tuple(int(x) for x in layers)
         if not layers or any(not 0 <= x < self.n_layers for x in layers):
-            raise ModelError(f"{label} must be layer indices in 0..{self.n_layers - 1}, got {layers!r}")
+            raise ModelError(
+                f"{label} must be layer indices in 0..{self.n_layers - 1}, got {layers!r}"
+            )
         return layers
 
     def layer_spin_operators(self) -> np.ndarray:
@@ -242,12 +289,20 @@ class TIThinFilm(BlochModel):
         return out
 
     def _static_part(self) -> np.ndarray:
-        """k-independent part: on-site C + 2 D1/d^2 + (M - 2 B1/d^2) Gamma_5 and the layer hoppings."""
+        """k-independent part: on-site C + 2 D1/d^2 + (M - 2 B1/d^2) Gamma_5, layer hoppings."""
         p, d2 = self.params, self.spacing**2
         onsite = (p["C"] + 2 * p["D1"] / d2) * np.eye(4) + (p["M"] - 2 * p["B1"] / d2) * GAMMA_5
-        hop = -p["D1"] / d2 * np.eye(4) + p["B1"] / d2 * GAMMA_5 - 0.5j * p["A1"] / self.spacing * GAMMA_3
+        hop = (
+            -p["D1"] / d2 * np.eye(4)
+            + p["B1"] / d2 * GAMMA_5
+            - 0.5j * p["A1"] / self.spacing * GAMMA_3
+        )
         shift = np.eye(self.n_layers, k=1)
-        return np.kron(np.eye(self.n_layers), onsite) + np.kron(shift, hop) + np.kron(shift.T, hop.conj().T)
+        return (
+            np.kron(np.eye(self.n_layers), onsite)
+            + np.kron(shift, hop)
+            + np.kron(shift.T, hop.conj().T)
+        )
 
     def _add_blocks(self, base: np.ndarray, blocks: np.ndarray) -> np.ndarray:
         """base (4N, 4N) + block-diagonal copies of blocks (Nk, 4, 4) -> (Nk, 4N, 4N)."""
@@ -262,8 +317,10 @@ class TIThinFilm(BlochModel):
         k = np.atleast_2d(np.asarray(k, dtype=float))
         p = self.params
         k2 = np.sum(k**2, axis=1)[:, None, None]
-        blocks = p["D2"] * k2 * np.eye(4) - p["B2"] * k2 * GAMMA_5 + p["A2"] * (
-            k[:, 0, None, None] * GAMMA_1 + k[:, 1, None, None] * GAMMA_2
+        blocks = (
+            p["D2"] * k2 * np.eye(4)
+            - p["B2"] * k2 * GAMMA_5
+            + p["A2"] * (k[:, 0, None, None] * GAMMA_1 + k[:, 1, None, None] * GAMMA_2)
         )
         base = self._static + np.einsum("b,bij->ij", np.asarray(m, dtype=float), self._exchange)
         return self._add_blocks(base, blocks)
@@ -275,12 +332,44 @@ class TIThinFilm(BlochModel):
         for j, gamma in enumerate((GAMMA_1, GAMMA_2)):
             kj = k[:, j, None, None]
             blocks = 2 * p["D2"] * kj * np.eye(4) - 2 * p["B2"] * kj * GAMMA_5 + p["A2"] * gamma
-            out.append(self._add_blocks(np.zeros((self.n_bands, self.n_bands), dtype=complex), blocks))
+            out.append(
+                self._add_blocks(np.zeros((self.n_bands, self.n_bands), dtype=complex), blocks)
+            )
         return np.stack(out, axis=1)
 
     def exchange_derivative(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self._exchange, (len(k), 3, self.n_bands, self.n_bands)).copy()
 
     def parameters(self) -> dict[str, float]:
-        return {"n_layers": self.n_layers, "delta": self.delta, "spacing": self.spacing, "cutoff": self.cutoff,
-                **self.params}
+        return {
+            "n_layers": self.n_layers,
+            "delta": self.delta,
+            "spacing": self.spacing,
+            "cutoff": self.cutoff,
+            **self.params,
+        }
+
+
+def layer_spin_density(
+    film: TIThinFilm,
+    k: np.ndarray,
+    m: np.ndarray,
+    ef: float,
+    eta: float,
+    *,
+    dm_dt: np.ndarray | None = None,
+    force: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Layer-resolved nonequilibrium spin density Tr[sigma_layer rho_neq(k)] at k points.
+
+    Traces :func:`spintorque.kernels.nonequilibrium_density_matrix` (drive dH/dm . dm_dt +
+    v . force, T = 0) with every layer's spin operator. Returns {"sea", "surface"} arrays of
+    shape (Nk, n_layers, 3) (Pauli, per k point; integrate with d^2k/(2 pi)^2). For integrated
+    layer-resolved responses, build the film with ``spin_layers`` and call
+    :func:`spintorque.response`.
+    """
+    from ..kernels import nonequilibrium_density_matrix
+
+    rho = nonequilibrium_density_matrix(film, k, m, ef, eta, dm_dt=dm_dt, force=force)
+    ops = film.layer_spin_operators()
+    return {part: np.einsum("lbij,kji->klb", ops, r).real for part, r in rho.items()}

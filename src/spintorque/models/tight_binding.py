@@ -60,29 +60,42 @@ def _as_lattice(lattice_vectors: object) -> np.ndarray:
     try:
         lat = np.asarray(lattice_vectors, dtype=float)
     except (TypeError, ValueError):
-        raise ModelError(f"lattice_vectors must be a real (dim, dim) array, got {lattice_vectors!r}") from None
+        raise ModelError(
+            f"lattice_vectors must be a real (dim, dim) array, got {lattice_vectors!r}"
+        ) from None
     if lat.ndim != 2 or lat.shape[0] != lat.shape[1] or lat.shape[0] not in (2, 3):
         raise ModelError(f"lattice_vectors must have shape (2, 2) or (3, 3), got {lat.shape}")
-    if not np.all(np.isfinite(lat)) or abs(np.linalg.det(lat)) < 1e-12 * np.max(np.abs(lat)) ** lat.shape[0]:
+    if (
+        not np.all(np.isfinite(lat))
+        or abs(np.linalg.det(lat)) < 1e-12 * np.max(np.abs(lat)) ** lat.shape[0]
+    ):
         raise ModelError("lattice_vectors must be finite and linearly independent")
     return lat
 
 
-def _as_hoppings(hoppings: Mapping, dim: int, add_conjugates: bool) -> tuple[np.ndarray, np.ndarray]:
+def _as_hoppings(
+    hoppings: Mapping, dim: int, add_conjugates: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate {R: H(R)}; return (R integer array (nR, dim), H stack (nR, N, N))."""
     if not isinstance(hoppings, Mapping) or not hoppings:
-        raise ModelError("hoppings must be a non-empty mapping {R (tuple of ints): H(R) (N x N matrix)}")
+        raise ModelError(
+            "hoppings must be a non-empty mapping {R (tuple of ints): H(R) (N x N matrix)}"
+        )
     table: dict[tuple[int, ...], np.ndarray] = {}
     n = None
     for key, mat in hoppings.items():
         r = tuple(int(x) for x in np.atleast_1d(key))
         if len(r) != dim or not np.allclose(np.atleast_1d(key), r):
-            raise ModelError(f"hopping key {key!r} must be a tuple of {dim} integers (lattice vector R)")
+            raise ModelError(
+                f"hopping key {key!r} must be a tuple of {dim} integers (lattice vector R)"
+            )
         mat = np.asarray(mat, dtype=complex)
         if n is None:
             n = mat.shape[0] if mat.ndim == 2 else -1
         if mat.shape != (n, n) or not np.all(np.isfinite(mat)):
-            raise ModelError(f"hoppings[{r}] must be a finite square matrix of shape ({n}, {n}), got {mat.shape}")
+            raise ModelError(
+                f"hoppings[{r}] must be a finite square matrix of shape ({n}, {n}), got {mat.shape}"
+            )
         table[r] = table.get(r, 0) + mat
     if add_conjugates:
         for r, mat in list(table.items()):
@@ -93,8 +106,10 @@ def _as_hoppings(hoppings: Mapping, dim: int, add_conjugates: bool) -> tuple[np.
     for r, mat in table.items():
         minus = tuple(-x for x in r)
         if minus not in table:
-            raise ModelError(f"hopping H(R) for R = {r} has no partner R = {minus}; give H(-R) = H(R)^dagger "
-                             "or pass add_conjugates=True")
+            raise ModelError(
+                f"hopping H(R) for R = {r} has no partner R = {minus}; give H(-R) = H(R)^dagger "
+                "or pass add_conjugates=True"
+            )
         if np.max(np.abs(table[minus] - np.conj(mat.T))) > HERMITICITY_TOL * scale:
             raise ModelError(f"hoppings violate Hermiticity: H(-R) != H(R)^dagger for R = {r}")
     keys = sorted(table)
@@ -148,10 +163,14 @@ class TightBinding(BlochModel):
         self.r_cart = self.r_int @ self.lattice_vectors
         self.reciprocal_vectors = 2 * np.pi * np.linalg.inv(self.lattice_vectors).T
         self.k_domain = BrillouinZone(self.reciprocal_vectors)
-        self.positions = self._operator_or_default(positions, (self.n_bands, self.dim), "positions", real=True)
+        self.positions = self._operator_or_default(
+            positions, (self.n_bands, self.dim), "positions", real=True
+        )
         if spin_operators is None:
             if self.n_bands % 2:
-                raise ModelError(f"{self.n_bands} bands cannot carry spinors; give spin_operators explicitly")
+                raise ModelError(
+                    f"{self.n_bands} bands cannot carry spinors; give spin_operators explicitly"
+                )
             spin_operators = spin_matrices(self.n_bands // 2, spinor)
         self.spin_operators = self._hermitian_stack(spin_operators, "spin_operators")
         self.spinor = spinor
@@ -177,7 +196,9 @@ class TightBinding(BlochModel):
     def _hermitian_stack(self, value, label) -> np.ndarray:
         n = self.n_bands
         arr = self._operator_or_default(value, (3, n, n), label)
-        if np.max(np.abs(arr - np.conj(arr.swapaxes(-1, -2)))) > HERMITICITY_TOL * max(1.0, np.max(np.abs(arr))):
+        if np.max(np.abs(arr - np.conj(arr.swapaxes(-1, -2)))) > HERMITICITY_TOL * max(
+            1.0, np.max(np.abs(arr))
+        ):
             raise ModelError(f"{label} must be Hermitian matrices")
         return arr
 
@@ -185,16 +206,20 @@ class TightBinding(BlochModel):
         """On-site operators may only connect orbitals at the same position (k-independent)."""
         far = np.linalg.norm(self.positions[:, None] - self.positions[None, :], axis=-1) > 1e-12
         if np.any(np.abs(ops[:, far]) > HERMITICITY_TOL * max(1.0, np.max(np.abs(ops)))):
-            raise ModelError(f"{label} connect orbitals at different positions; a spin or exchange "
-                             "operator must act within each site (give spin partners the same position)")
+            raise ModelError(
+                f"{label} connect orbitals at different positions; a spin or exchange "
+                "operator must act within each site (give spin partners the same position)"
+            )
 
     # --- Fourier sums ---
     def hoppings(self) -> dict[tuple[int, ...], np.ndarray]:
         """The hopping table {R: H(R)} (without the exchange term)."""
-        return {tuple(int(x) for x in r): h.copy() for r, h in zip(self.r_int, self.h_r, strict=True)}
+        return {
+            tuple(int(x) for x in r): h.copy() for r, h in zip(self.r_int, self.h_r, strict=True)
+        }
 
     def _fourier(self, k: np.ndarray, derivative: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """Convention-II sums H(k) = sum_R H(R) e^{ik.R} and (optionally) sum_R i R H(R) e^{ik.R}."""
+        """Convention-II sums H(k) = sum_R H(R) e^{ik.R} and (optionally) sum_R iR H(R) e^{ik.R}."""
         k = np.atleast_2d(np.asarray(k, dtype=float))
         n = self.n_bands
         flat = self.h_r.reshape(len(self.h_r), n * n)
@@ -227,7 +252,11 @@ class TightBinding(BlochModel):
 
     # --- the BlochModel interface ---
     def hamiltonian(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
-        exch = 0.5 * self.delta * np.einsum("b,bij->ij", np.asarray(m, dtype=float), self.exchange_operators)
+        exch = (
+            0.5
+            * self.delta
+            * np.einsum("b,bij->ij", np.asarray(m, dtype=float), self.exchange_operators)
+        )
         return self.bare_hamiltonian(k) + exch
 
     def velocity(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -237,7 +266,9 @@ class TightBinding(BlochModel):
             return grad
         left, right = np.conj(phase)[:, None, :, None], phase[:, None, None, :]
         ham_i = np.conj(phase)[:, :, None] * ham * phase[:, None, :]
-        sep = self.positions.T[:, None, :] - self.positions.T[:, :, None]  # (dim, i, j): tau_j - tau_i
+        sep = (
+            self.positions.T[:, None, :] - self.positions.T[:, :, None]
+        )  # (dim, i, j): tau_j - tau_i
         return left * grad * right + 1j * sep[None] * ham_i[:, None]
 
     def exchange_derivative(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
