@@ -21,6 +21,7 @@ The measure is d^2k / (2 pi)^2 (SPEC.md sec. 2).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
@@ -252,7 +253,7 @@ class DiskIntegrator:
         parts.append(_Cells(grow.kind, grow.a, grow.b, grow.p0, grow.p1, 2 * grow.n_phi))
         cut = ang.take(ring & (ang.n_phi >= SPLIT_ANGLES))
         edges = np.linspace(0.0, 2 * np.pi, N_SECTORS + 1)
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for lo, hi in itertools.pairwise(edges):
             ones = np.ones(len(cut.a))
             parts.append(
                 _Cells(cut.kind, cut.a, cut.b, lo * ones, hi * ones, np.full(len(cut.a), SECTOR))
