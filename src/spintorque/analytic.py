@@ -60,7 +60,7 @@ from .engine import BLOCKS, block_tolerance, operator_slices
 from .errors import ConvergenceWarning, ParameterError
 from .integrate.disk import DiskIntegrator
 from .models.base import PAULI, BlochModel, Disk
-from .responses import AXES, CONVENTIONS, PARTS, validate_magnetization
+from .responses import AXES, CONVENTIONS, PARTS, pad_to_3d, validate_magnetization
 
 PIECES = ("intrinsic", "berry", "intraband", "transverse")
 N_RADIAL_SAMPLES = 2048  # radial grid that brackets Fermi crossings along each ray
@@ -343,15 +343,10 @@ def closed_form_pieces_raw(
     )
 
 
-def _pad3(block: np.ndarray) -> np.ndarray:
-    pad = [(0, 0)] * (block.ndim - 2) + [(0, 3 - block.shape[-2]), (0, 3 - block.shape[-1])]
-    return np.pad(block, pad)
-
-
 def _blocks(arr: np.ndarray, dim: int) -> dict[str, np.ndarray]:
     """Split (..., nL, nR) into the named response blocks, zero-padded to 3 x 3."""
     left, right = operator_slices(dim)
-    return {name: _pad3(arr[..., left[ln], right[rn]]) for name, (ln, rn) in BLOCKS.items()}
+    return {name: pad_to_3d(arr[..., left[ln], right[rn]]) for name, (ln, rn) in BLOCKS.items()}
 
 
 def closed_form_pieces(

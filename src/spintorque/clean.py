@@ -274,22 +274,17 @@ def clean_response(
     return _dataset(model, value, error, ef, ef_scalar, temps, t_scalar, m, rtol, converged, info)
 
 
-def _pad3(block: np.ndarray) -> np.ndarray:
-    pad = [(0, 0)] * (block.ndim - 2) + [(0, 3 - block.shape[-2]), (0, 3 - block.shape[-1])]
-    return np.pad(block, pad)
-
-
 def _dataset(
     model, value, error, ef, ef_scalar, temps, t_scalar, m, rtol, converged, info
 ) -> xr.Dataset:
-    from .responses import BLOCK_DESCRIPTIONS, CONVENTIONS
+    from .responses import BLOCK_DESCRIPTIONS, CONVENTIONS, pad_to_3d
 
     left, right = operator_slices(int(model.dim))
     dims = ["temperature", "ef", "term", "part", "i", "j"]
     data = {}
     for name, (lname, rname) in BLOCKS.items():
-        val = _pad3(value[..., left[lname], right[rname]])
-        err = _pad3(error[..., left[lname], right[rname]])
+        val = pad_to_3d(value[..., left[lname], right[rname]])
+        err = pad_to_3d(error[..., left[lname], right[rname]])
         val = np.concatenate([val, val.sum(axis=-3, keepdims=True)], axis=-3)
         err = np.concatenate([err, err.sum(axis=-3, keepdims=True)], axis=-3)
         formula, meaning = BLOCK_DESCRIPTIONS[name]

@@ -200,7 +200,7 @@ def response(
     return _to_dataset(raw, model, ef_arr, ef_scalar, t_arr, t_scalar, eta, m_vec, rtol)
 
 
-def _pad3(block: np.ndarray) -> np.ndarray:
+def pad_to_3d(block: np.ndarray) -> np.ndarray:
     """Zero-pad the last two axes to 3 (velocity of a 2-D model has no z component)."""
     pad = [(0, 0)] * (block.ndim - 2) + [(0, 3 - block.shape[-2]), (0, 3 - block.shape[-1])]
     return np.pad(block, pad)
@@ -215,8 +215,8 @@ def _to_dataset(raw, model, ef, ef_scalar, temps, t_scalar, eta, m, rtol) -> xr.
     dims = ["temperature", "ef", "part", "i", "j"]
     data_vars = {}
     for name in BLOCKS:
-        value = _with_total(_pad3(raw.blocks[name]))
-        err = _pad3(raw.errors[name])
+        value = _with_total(pad_to_3d(raw.blocks[name]))
+        err = pad_to_3d(raw.errors[name])
         err = np.concatenate([err, err.sum(axis=-3, keepdims=True)], axis=-3)
         formula, meaning = BLOCK_DESCRIPTIONS[name]
         attrs = {"long_name": meaning, "definition": formula, "units": "raw (hbar=e=1, per area)"}
