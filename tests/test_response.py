@@ -159,8 +159,8 @@ def test_user_model_object_works(dirac):
 
 def test_unconverged_result_warns_or_raises(dirac):
     with pytest.warns(st.ConvergenceWarning, match="not converged"):
-        res = st.response(dirac, ef=0.3, eta=0.001, rtol=1e-9, max_points=2000)
+        res = st.response(dirac, ef=0.3, eta=0.0005, rtol=1e-9, max_points=1000)
     assert res.attrs["converged"] == 0
     assert res.attrs["error_estimate"] > 1e-9
     with pytest.raises(st.ConvergenceError, match="max_points"):
-        st.response(dirac, ef=0.3, eta=0.001, rtol=1e-9, max_points=2000, on_unconverged="raise")
+        st.response(dirac, ef=0.3, eta=0.0005, rtol=1e-9, max_points=1000, on_unconverged="raise")

@@ -164,3 +164,100 @@ def test_malformed_tb_files_name_the_line(tmp_path, edit, match):
 def test_unreadable_file(tmp_path):
     with pytest.raises(st.ModelError, match="cannot read"):
         st.io.read_wannier90(tmp_path / "absent_hr.dat", lattice_vectors=np.eye(3))
+
+
+def _same_model(a, b, k, m=M_TILT, atol=0.0):
+    assert set(a.hoppings()) == set(b.hoppings())
+    for r, mat in a.hoppings().items():
+        np.testing.assert_allclose(b.hoppings()[r], mat, rtol=0, atol=atol)
+    np.testing.assert_allclose(b.positions, a.positions, rtol=0, atol=atol)
+    np.testing.assert_allclose(b.lattice_vectors, a.lattice_vectors, rtol=0, atol=atol)
+    for method in ("hamiltonian", "velocity", "exchange_derivative"):
+        np.testing.assert_allclose(getattr(b, method)(k, m), getattr(a, method)(k, m), atol=1e-14)
+
+
+def test_tb_round_trip_keeps_hamiltonian_and_positions(tmp_path):
+    # tb.dat -> model -> tb.dat -> model: the same hoppings (ndegen folded in), centres, lattice
+    k = RNG.uniform(-4, 4, (8, 3))
+    first = st.io.read_wannier90(TB, delta=1.0)
+    np.testing.assert_allclose(first.positions, [[0.25, 0.25, 5.0]] * 2)
+    out = st.io.write_wannier90_tb(first, tmp_path / "copy_tb.dat")
+    second = st.io.read_wannier90(out, delta=1.0)
+    _same_model(first, second, k)
+    again = st.io.write_wannier90_tb(second, tmp_path / "again_tb.dat", header="x")
+    assert again.read_text().splitlines()[1:] == out.read_text().splitlines()[1:]
+    # the 2D reading of the same file (R3 summed, in-plane centres) survives the trip too
+    flat = st.io.read_wannier90(TB, dim=2, delta=1.0)
+    flat_again = st.io.read_wannier90(
+        st.io.write_wannier90_tb(flat, tmp_path / "flat_tb.dat"), dim=2, delta=1.0
+    )
+    _same_model(flat, flat_again, k[:, :2])
+
+
+def test_tb_and_hr_files_of_one_model_agree(tmp_path):
+    # a random 3D model with exchange written both ways: the same H(k), v(k) at random k
+    # (hr.dat carries no centres: they are passed back by hand)
+    n = 4
+    hop = {
+        r: RNG.normal(size=(n, n)) + 1j * RNG.normal(size=(n, n))
+        for r in [(0, 0, 0), (1, 0, 0), (0, 1, -1), (2, -1, 0)]
+    }
+    hop[(0, 0, 0)] = hop[(0, 0, 0)] + hop[(0, 0, 0)].conj().T
+    lattice = [[2.0, 0.0, 0.0], [1.0, 1.7, 0.0], [0.0, 0.3, 3.1]]
+    pos = np.array([[0.1, 0.2, 0.3], [0.5, -0.4, 1.0]] * 2)  # blocked: partners share centres
+    model = st.models.TightBinding(
+        lattice, hop, add_conjugates=True, spinor="blocked", delta=0.4, positions=pos
+    )
+    tb = st.io.write_wannier90_tb(model, tmp_path / "x_tb.dat", m=M_TILT)
+    hr = st.io.write_wannier90_hr(model, tmp_path / "x_hr.dat", m=M_TILT)
+    from_tb = st.io.read_wannier90(tb, spinor="blocked")
+    from_hr = st.io.read_wannier90(hr, spinor="blocked", lattice_vectors=lattice, positions=pos)
+    np.testing.assert_allclose(from_tb.positions, pos, atol=1e-15)
+    k = RNG.uniform(-2, 2, (9, 3))
+    zero = np.zeros(3)
+    for method in ("hamiltonian", "velocity"):
+        np.testing.assert_allclose(
+            getattr(from_tb, method)(k, zero), getattr(from_hr, method)(k, zero), atol=1e-13
+        )
+        np.testing.assert_allclose(
+            getattr(from_tb, method)(k, zero), getattr(model, method)(k, M_TILT), atol=1e-13
+        )
+
+
+def test_tb_writer_accepts_a_hopping_table(tmp_path):
+    sx, sy, sz = st.models.base.PAULI
+    hop = {(0, 0): 0.1 * sz, (1, 0): (sz - 1j * sx) / 2, (0, 1): (sz - 1j * sy) / 2}
+    model = st.models.TightBinding(np.eye(2), hop, add_conjugates=True)
+    table = model.hoppings()
+    out = st.io.write_wannier90_tb(table, tmp_path / "qwz_tb.dat", lattice=np.eye(2))
+    back = st.io.read_wannier90(out, dim=2)
+    _same_model(model, back, RNG.uniform(-3, 3, (5, 2)))
+    np.testing.assert_allclose(st.io.read_wannier90(out).lattice_vectors, np.eye(3))
+
+
+def test_tb_writer_is_atomic_and_replaces(tmp_path):
+    target = tmp_path / "m_tb.dat"
+    target.write_text("old content\n")
+    model = st.io.read_wannier90(TB)
+    st.io.write_wannier90_tb(model, target)
+    st.io.write_wannier90_hr(model, tmp_path / "m_hr.dat")
+    assert target.read_text().startswith("written by spintorque")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m_hr.dat", "m_tb.dat"]  # no temps
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (({(0, 0): np.eye(2)},), {}, r"carries no lattice"),
+        (({(0, 0): np.eye(2)},), {"lattice": np.eye(2), "m": (0, 0, 1)}, r"m needs a Tight"),
+        (({(0,): np.eye(2)},), {"lattice": np.eye(2)}, r"tuples of 2 or 3 integers"),
+        (({(1, 0): np.eye(2)},), {"lattice": np.eye(2)}, r"has no partner"),
+        (({(0, 0): np.eye(2)},), {"lattice": np.ones((2, 2))}, r"linearly independent"),
+        (({(0, 0): np.eye(2)},), {"lattice": np.eye(2), "positions": [0, 0]}, r"positions must"),
+        (("model.npz",), {}, r"TightBinding model or a mapping"),
+    ],
+)
+def test_tb_writer_errors(tmp_path, args, kwargs, match):
+    with pytest.raises(st.ModelError, match=match):
+        st.io.write_wannier90_tb(*args, tmp_path / "bad_tb.dat", **kwargs)
+    assert not list(tmp_path.iterdir())

@@ -91,7 +91,7 @@ class CleanIntegrand:
         """sum_q weights[p, q, w] f(k[p, q]) -> (P, nw, C): one matrix product per term."""
         n_batch, n_q, n_w = weights.shape
         eig = eigendata(self.model, k.reshape(-1, k.shape[-1]), self.m)
-        surf_feat, sea_feat = pair_features(eig)  # (Nk, nLR, N + 2P), (Nk, nLR, P)
+        surf_feat, sea_feat = pair_features(eig)  # (Nk, N + 2P, nLR), (Nk, P, nLR)
         intra_w, kubo_w, x_w = self._weights(eig.energies)  # (Nk, F, nlev*nEF)
         # contract the quadrature weights with the (small) kernel features first, then one
         # batched product over (q, feature) per term: (P, nLR, Q F) @ (P, Q F, nw J)
@@ -100,11 +100,7 @@ class CleanIntegrand:
             n_f, n_j = psi.shape[1:]
             wpsi = weights[:, :, None, :, None] * psi.reshape(n_batch, n_q, n_f, 1, n_j)
             wpsi = wpsi.reshape(n_batch, n_q * n_f, n_w * n_j)
-            lhs = (
-                phi.reshape(n_batch, n_q, self.n_lr, n_f)
-                .transpose(0, 2, 1, 3)
-                .reshape(n_batch, self.n_lr, -1)
-            )
+            lhs = phi.reshape(n_batch, n_q * n_f, self.n_lr).transpose(0, 2, 1)
             out.append((lhs @ wpsi).reshape(n_batch, self.n_lr, n_w, n_j))
         intra, kubo, x_surf = (np.moveaxis(o, 1, -1) for o in out)  # (P, nw, J, nLR)
         res = np.stack(

@@ -9,16 +9,17 @@ xarray Dataset. The observable and generator sets are fixed (SPEC.md sec. 4):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .integrate.brillouin import lattice_integrator
 from .integrate.disk import DiskIntegrator, IntegrationResult
 from .integrate.thermal import thermal_grid
-from .kernels import eigendata, response_density, weighted_response
+from .kernels import band_energies, eigendata, response_density, weighted_response
 from .models.base import BlochModel, BrillouinZone, Disk
 
 # block name -> (left operator set, right operator set)
@@ -32,6 +33,16 @@ BLOCKS: dict[str, tuple[str, str]] = {
 }
 # relative floor of the per-block tolerance (guards blocks that vanish by symmetry)
 TOLERANCE_FLOOR = 1e-9
+# first-mesh breakpoints about each Fermi momentum: r_F +- w x these (w = eta / |de/dk|)
+GRADED_OFFSETS = np.array([2.0, 8.0, 32.0])
+# ... and breakpoints closer than this many widths w are merged
+MIN_CELL_WIDTHS = 2.0
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The process's BLAS thread pools, inspected once (threadpool_limits costs ~0.5 ms a call)."""
+    return ThreadpoolController()
 
 
 def operator_slices(dim: int) -> tuple[dict[str, slice], dict[str, slice]]:
@@ -111,69 +122,127 @@ def fermi_breaks(
 ) -> np.ndarray:
     """Radii about the band centre where bands cross the energies, with meshes graded to eta/v.
 
-    Bands are sampled on 32 rays; around each crossing radius r_F (min and max over the rays)
-    breakpoints are put at r_F +- w 2^j (j = 0..6), w = eta / |de/dr| (the Lorentzian width in k).
+    Bands are sampled on 32 rays (radii uniform plus geometric towards the centre, where Fermi
+    momenta usually are); each crossing is then located by two regula-falsi steps. Around each
+    crossing radius r_F (min and max over the rays) breakpoints are put at r_F and
+    r_F +- w x GRADED_OFFSETS, w = eta / |de/dr| (the Lorentzian width in k). Breakpoints closer
+    than MIN_CELL_WIDTHS x w are merged, so a dense energy scan gives cells of about that width
+    across the range its Fermi momenta cover. A contour far from circular about the centre is
+    only bracketed (the 2-D refinement follows it).
     """
-    n_r, n_ray = 800, 32
-    r = np.linspace(0.0, r_max, n_r)
+    n_ray = 32
+    r = np.unique(
+        np.concatenate([np.linspace(0.0, r_max, 160), r_max * np.geomspace(1e-4, 1.0, 240)])
+    )
     phi = 2 * np.pi * (np.arange(n_ray) + 0.5) / n_ray
-    k = center + (r[None, :, None] * np.stack([np.cos(phi), np.sin(phi)], -1)[:, None, :]).reshape(
-        -1, 2
-    )
-    bands = np.linalg.eigvalsh(model.hamiltonian(k, m)).reshape(n_ray, n_r, -1)
-    slope = np.abs(np.gradient(bands, r, axis=1))
-    levels = np.asarray(energies, dtype=float)
-    if len(levels) > 400:  # dense energy grids: every fourth level is enough to seed the mesh
-        levels = levels[:: int(np.ceil(len(levels) / 400))]
-    crossings, widths, coarse = [], [], []
+    direction = np.stack([np.cos(phi), np.sin(phi)], -1)
+    k = center + (r[None, :, None] * direction[:, None, :]).reshape(-1, 2)
+    bands = band_energies(model.hamiltonian(k, m)).reshape(n_ray, len(r), -1)
+    levels = np.unique(np.asarray(energies, dtype=float))
+
+    def band_on_rays(band: int, ray: np.ndarray, radius: np.ndarray) -> np.ndarray:
+        points = center + radius[:, None] * direction[ray]
+        return band_energies(model.hamiltonian(points, m))[:, band]
+
+    found = []
     for band in range(bands.shape[2]):
-        e = bands[:, :, band]
-        for level in levels:
-            diff = e - level
-            ray, idx = np.nonzero(diff[:, :-1] * diff[:, 1:] <= 0)
-            if len(idx) == 0:
-                continue
-            den = diff[ray, idx] - diff[ray, idx + 1]
-            t = diff[ray, idx] / np.where(den == 0, 1.0, den)
-            r_cross = r[idx] + t * (r[idx + 1] - r[idx])
-            width = np.clip(
-                eta / np.maximum(slope[ray, idx, band], 1e-12), 1e-9 * r_max, 0.02 * r_max
-            )
-            lo, hi = np.argmin(r_cross), np.argmax(r_cross)
-            if r_cross[hi] - r_cross[lo] > 2 * max(width[lo], width[hi]):
-                # a contour far from circular about the centre: bracket it, let the 2-D
-                # refinement follow it (graded rings would each be cut into sectors)
-                coarse.extend([r_cross[lo] - width[lo], r_cross[hi] + width[hi]])
-                continue
-            for pick in (lo, hi):
-                crossings.append(r_cross[pick])
-                widths.append(width[pick])
-    if not crossings:
-        out = np.unique(np.array(coarse))
-        return out[(out > 0) & (out < r_max)]
-    crossings, widths = np.array(crossings), np.array(widths)
-    offsets = 4.0 ** np.arange(4)
-    graded = np.concatenate(
-        [
-            crossings,
-            (crossings[:, None] - widths[:, None] * offsets).ravel(),
-            (crossings[:, None] + widths[:, None] * offsets).ravel(),
-            coarse,
-        ]
+        lev, ray, idx, _ = _crossings(bands[:, :, band], levels)
+        if len(lev) == 0:
+            continue
+        bracket = [r[idx], r[idx + 1], bands[ray, idx, band], bands[ray, idx + 1, band]]
+        r_cross, slope = _regula_falsi(
+            bracket, levels[lev], functools.partial(band_on_rays, band, ray)
+        )
+        width = np.clip(eta / np.maximum(slope, 1e-12), 1e-9 * r_max, 0.02 * r_max)
+        found.append(_contour_radii(lev, r_cross, width))
+    if not found:
+        return np.zeros(0)
+    points, widths, rank = (np.concatenate([f[i] for f in found]) for i in range(3))
+    keep = (points > 0) & (points < r_max)
+    order = np.argsort(points[keep])
+    return _thin(points[keep][order], MIN_CELL_WIDTHS * widths[keep][order], rank[keep][order])
+
+
+def _regula_falsi(
+    bracket: list[np.ndarray], level: np.ndarray, energy: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two regula-falsi steps on brackets [r0, r1] with energies e0, e1 around ``level``.
+
+    Returns the crossing radii and |de/dr| on the final brackets.
+    """
+    r0, r1, e0, e1 = (np.array(x, dtype=float) for x in bracket)
+    for _ in range(2):
+        den = e1 - e0
+        t = np.clip((level - e0) / np.where(den == 0, 1.0, den), 0.0, 1.0)
+        rc = r0 + t * (r1 - r0)
+        ec = energy(rc)
+        left = (ec - level) * (e0 - level) > 0  # the root is in [rc, r1]
+        r0, e0 = np.where(left, rc, r0), np.where(left, ec, e0)
+        r1, e1 = np.where(left, r1, rc), np.where(left, e1, ec)
+    den = e1 - e0
+    t = np.clip((level - e0) / np.where(den == 0, 1.0, den), 0.0, 1.0)
+    slope = np.abs(den) / np.maximum(r1 - r0, np.finfo(float).tiny)
+    return r0 + t * (r1 - r0), slope
+
+
+def _crossings(band: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every (level, ray, segment) where a band sampled on rays crosses a sorted level.
+
+    Cost ~ segments + crossings: each segment [e_i, e_i+1] takes the levels in its range.
+    Returns level index, ray, segment index and the fraction t of the segment.
+    """
+    e0, e1 = band[:, :-1].ravel(), band[:, 1:].ravel()
+    first = np.searchsorted(levels, np.minimum(e0, e1), side="left")
+    stop = np.searchsorted(levels, np.maximum(e0, e1), side="right")
+    count = np.maximum(stop - first, 0)
+    seg = np.repeat(np.arange(len(e0)), count)
+    lev = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + first[seg]
+    den = e1[seg] - e0[seg]
+    t = (levels[lev] - e0[seg]) / np.where(den == 0, 1.0, den)
+    ray, idx = np.divmod(seg, band.shape[1] - 1)
+    return lev, ray, idx, np.clip(t, 0.0, 1.0)
+
+
+def _contour_radii(
+    lev: np.ndarray, r_cross: np.ndarray, width: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Breakpoints, their local widths and ranks (1: Fermi momentum, 0: graded point) from the
+    crossings (level index, radius, Lorentzian width) of one band on the rays."""
+    order = np.lexsort((r_cross, lev))  # by level, then radius
+    lev, r_cross, width = lev[order], r_cross[order], width[order]
+    first = np.flatnonzero(np.r_[True, lev[1:] != lev[:-1]])
+    last = np.r_[first[1:] - 1, len(lev) - 1]
+    r_lo, r_hi, w_lo, w_hi = r_cross[first], r_cross[last], width[first], width[last]
+    circular = r_hi - r_lo <= 2 * np.maximum(w_lo, w_hi)
+    offsets = np.concatenate([[0.0], -GRADED_OFFSETS, GRADED_OFFSETS])
+    rings = np.concatenate([r_lo[circular], r_hi[circular]])
+    ring_w = np.concatenate([w_lo[circular], w_hi[circular]])
+    graded = (rings[:, None] + ring_w[:, None] * offsets).ravel()
+    graded_w = np.repeat(ring_w, len(offsets))
+    graded_rank = np.tile(offsets == 0, len(rings)).astype(float)
+    # a contour far from circular about the centre: bracket it
+    brackets = np.concatenate(
+        [r_lo[~circular] - w_lo[~circular], r_hi[~circular] + w_hi[~circular]]
     )
-    graded = np.sort(graded[(graded > 0) & (graded < r_max)])
-    return _thin(graded, 0.5 * widths.min())
+    bracket_w = np.concatenate([w_lo[~circular], w_hi[~circular]])
+    return (
+        np.concatenate([graded, brackets]),
+        np.concatenate([graded_w, bracket_w]),
+        np.concatenate([graded_rank, np.ones(len(brackets))]),
+    )
 
 
-def _thin(points: np.ndarray, spacing: float) -> np.ndarray:
-    """Drop sorted points closer than ``spacing`` to the previously kept one."""
-    kept = []
-    last = -np.inf
-    for p in points:
-        if p - last >= spacing:
-            kept.append(p)
-            last = p
-    return np.array(kept)
+def _thin(points: np.ndarray, spacing: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Merge sorted points closer than the smaller of their ``spacing``: of two such points the
+    one of higher rank is kept (a Fermi momentum over a graded point), else the first."""
+    kept: list[list[float]] = []
+    for p, sp, rk in zip(points, spacing, rank, strict=True):
+        if kept and p - kept[-1][0] < (1 - 1e-9) * min(sp, kept[-1][1]):
+            if rk > kept[-1][2]:
+                kept[-1] = [p, sp, rk]
+            continue
+        kept.append([p, sp, rk])
+    return np.array([k[0] for k in kept])
 
 
 def make_integrator(
@@ -232,7 +301,7 @@ def compute_blocks(
     integrator = make_integrator(model, m, energies, eta, integrand, max_points=max_points)
     # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
     # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
-    with threadpool_limits(1):
+    with _blas_controller().limit(limits=1):
         result: IntegrationResult = integrator.integrate(tolerance)
     value = result.value.reshape(n_e, 2, 6 + dim, 3 + dim)
     error = result.error.reshape(value.shape)

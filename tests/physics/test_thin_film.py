@@ -102,3 +102,73 @@ def test_layer_resolved_spin_density_top_and_bottom_opposite():
     s_bottom = bottom.spin_force.sel(part="surface", i="y", j="x").item()
     assert abs(s_top) > 1e-3
     assert s_bottom == pytest.approx(-s_top, rel=1e-6)
+
+
+def _random_spin_matrices(rng):
+    raw = rng.normal(size=(3, 4, 4)) + 1j * rng.normal(size=(3, 4, 4))
+    return 0.5 * (raw + np.conj(raw.swapaxes(-1, -2)))
+
+
+def test_default_spin_is_the_pseudospin_as_before():
+    # spin_matrices=None keeps the pseudospin sigma (x) tau_0 (the behaviour before the option):
+    # spin operators, exchange and Hamiltonian are identical, bit for bit, to the explicit form
+    pauli = st.models.base.PAULI
+    pseudo = np.stack([np.kron(s, np.eye(2)) for s in pauli])
+    kwargs = {"n_layers": 3, "delta": 0.03, "exchange_layers": (1, 2), "spin_layers": (0, 2)}
+    default = st.models.TIThinFilm(**kwargs)
+    explicit = st.models.TIThinFilm(spin_matrices=pseudo, **kwargs)
+    manual = np.zeros((3, 12, 12), dtype=complex)
+    for layer in kwargs["spin_layers"]:
+        manual[:, 4 * layer : 4 * layer + 4, 4 * layer : 4 * layer + 4] = pseudo
+    assert np.array_equal(default.spin_operators, manual)
+    assert default.spin_model == "pseudospin" and "spin_matrices" not in default.parameters()
+    k = np.random.default_rng(3).uniform(-0.1, 0.1, (4, 2))
+    m = np.array([0.6, 0.0, 0.8])
+    for method in ("hamiltonian", "velocity", "exchange_derivative"):
+        assert np.array_equal(getattr(default, method)(k, m), getattr(explicit, method)(k, m))
+    assert np.array_equal(default.spin_operators, explicit.spin_operators)
+
+
+def test_exchange_uses_the_same_spin_matrices():
+    # dH/dm_b = (delta/2) sum over exchange layers of S_b, with the user's S; H Hermitian and
+    # linear in m (finite difference exact up to rounding)
+    rng = np.random.default_rng(5)
+    spin = _random_spin_matrices(rng)
+    n, delta, ex = 4, 0.07, (0, 3)
+    film = st.models.TIThinFilm(n, delta, exchange_layers=ex, spin_matrices=spin)
+    assert film.parameters()["spin_matrices"] == "custom"
+    expected = np.zeros((3, 4 * n, 4 * n), dtype=complex)
+    for layer in ex:
+        expected[:, 4 * layer : 4 * layer + 4, 4 * layer : 4 * layer + 4] = 0.5 * delta * spin
+    k = rng.uniform(-0.1, 0.1, (3, 2))
+    m = np.array([0.0, 0.6, 0.8])
+    dh_dm = film.exchange_derivative(k, m)
+    assert dh_dm.shape == (3, 3, 4 * n, 4 * n)
+    np.testing.assert_allclose(dh_dm, np.broadcast_to(expected, dh_dm.shape), atol=1e-15)
+    layers = film.layer_spin_operators()
+    np.testing.assert_allclose(layers[list(ex)].sum(axis=0) * 0.5 * delta, expected, atol=1e-15)
+    np.testing.assert_allclose(film.spin_operators, layers.sum(axis=0), atol=1e-15)
+    for b in range(3):
+        step = np.zeros(3)
+        step[b] = 1.0
+        diff = film.hamiltonian(k, m + step) - film.hamiltonian(k, m)
+        np.testing.assert_allclose(diff, np.broadcast_to(expected[b], diff.shape), atol=1e-13)
+    ham = film.hamiltonian(k, m)
+    np.testing.assert_allclose(ham, np.conj(ham.swapaxes(-1, -2)), atol=1e-14)
+    ops = film.spin_operators
+    np.testing.assert_allclose(ops, np.conj(ops.swapaxes(-1, -2)), atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (np.zeros((3, 2, 2)), r"spin_matrices must have shape \(3, 4, 4\)"),
+        (np.zeros((4, 4)), r"spin_matrices must have shape \(3, 4, 4\)"),
+        (np.full((3, 4, 4), np.nan), r"spin_matrices must be finite"),
+        (np.triu(np.ones((4, 4)))[None].repeat(3, axis=0), r"spin_matrices must be Hermitian"),
+        ("sigma", r"spin_matrices must be a numeric array"),
+    ],
+)
+def test_spin_matrices_are_validated(value, match):
+    with pytest.raises(st.ModelError, match=match):
+        st.models.TIThinFilm(n_layers=2, spin_matrices=value)

@@ -6,10 +6,13 @@ vectors (rows); the measure d^Dk / (2 pi)^D becomes |det B| d^Ds / (2 pi)^D. (Pe
 boundary treatment.
 
 Rule: each box carries the tensor-product 15-point Gauss-Kronrod rule (15^D points; the
-constants are shared with :mod:`spintorque.integrate.disk`). The error of a box along
+constants are in :mod:`spintorque.integrate.rules`). The error of a box along
 direction d is |Q_K - Q_(G7 along d, K elsewhere)| (conservative: it is the error of the G7
 rule, while the K15 value returned is usually far more accurate), and the box error is the
-sum over directions; all come from the same 15^D evaluations. Both rules are linear in f, so
+sum over directions; all come from the same 15^D evaluations. (The rate-scaled estimate of
+:func:`spintorque.integrate.rules.scaled_error` is not used here: a Fermi line crossing a box
+obliquely keeps the 1-D rules pre-asymptotic, and the scaled estimate was measured to
+underestimate by 100x on the Rashba lattice with a tilted m.) Both rules are linear in f, so
 an integrand object with ``weighted_sums(k, weights)`` (see
 :class:`spintorque.engine.ResponseIntegrand`) is used through that fast path; a plain callable
 f(k) -> (Nk, C) works too. Refinement: the boxes with the largest error (relative to the
@@ -30,7 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .disk import G7_WEIGHTS, GK_NODES, K15_WEIGHTS, IntegrationResult
+from ..kernels import hermitian_eigh
+from .disk import IntegrationResult
+from .rules import G7_WEIGHTS, GK_NODES, K15_WEIGHTS
 
 # boxes per direction of the first sweep: at most this many (2D, 3D) ...
 MAX_INITIAL = {2: 48, 3: 6}
@@ -227,7 +232,7 @@ def band_velocity_scale(
     n = n if dim == 2 else max(6, n // 3)
     axes = np.meshgrid(*[(np.arange(n) + 0.5) / n] * dim, indexing="ij")
     k = np.stack([a.ravel() for a in axes], axis=-1) @ b
-    e, vec = np.linalg.eigh(model.hamiltonian(k, m))
+    e, vec = hermitian_eigh(model.hamiltonian(k, m))
     vel = model.velocity(k, m)  # (Nk, D, N, N)
     diag = _diag_velocity(vec, vel)  # (Nk, D, N)
     speed = np.linalg.norm(diag, axis=1)  # (Nk, N)

@@ -1,4 +1,4 @@
-"""Wannier90 tight-binding files: read seedname_hr.dat / seedname_tb.dat, write hr.dat.
+"""Wannier90 tight-binding files: read and write seedname_hr.dat / seedname_tb.dat.
 
 Formats (Wannier90 >= 2.1, hamiltonian_write_hr / hamiltonian_write_tb):
 
@@ -26,13 +26,14 @@ several m gives the m dependence (the exchange-driven blocks then vanish).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelError
-from ..models.tight_binding import TightBinding
+from ..models.tight_binding import TightBinding, _as_hoppings
+from .netcdf import atomic_path
 
 BOHR_IN_ANGSTROM = 0.529177210903  # CODATA 2018
 
@@ -314,6 +315,57 @@ def read_wannier90(
     )
 
 
+def _table_with_exchange(model: TightBinding, m: Sequence[float] | None) -> dict:
+    """The model's {R: H(R)}, plus (delta/2) m . X added to H(R = 0) when ``m`` is given."""
+    table = model.hoppings()
+    if m is not None:
+        zero = (0,) * model.dim
+        exch = (
+            0.5
+            * model.delta
+            * np.einsum("b,bij->ij", np.asarray(m, dtype=float), model.exchange_operators)
+        )
+        table[zero] = table.get(zero, 0) + exch
+    return table
+
+
+def _as_r3(r: tuple) -> tuple[int, int, int]:
+    """A 2D or 3D lattice vector as the three integers of the file (R3 = 0 for 2D)."""
+    return tuple(int(x) for x in r) + (0,) * (3 - len(r))
+
+
+def _counts_and_weights(n: int, keys: list) -> list[str]:
+    """num_wann, nrpts and the ndegen lines (all 1, 15 per line, Wannier90's '(15I5)')."""
+    ones = ["    1"] * len(keys)
+    return [f"{n:12d}", f"{len(keys):12d}"] + [
+        "".join(ones[i : i + 15]) for i in range(0, len(keys), 15)
+    ]
+
+
+def _entry_lines(mat: np.ndarray, prefix: str = "") -> list[str]:
+    """Lines 'prefix m n Re Im [Re Im ...]' of one (N, N) or (N, N, c) block, column-major.
+
+    Full double precision (17 digits after the point in e-notation) so that reading back gives
+    the same numbers.
+    """
+    mat = mat.reshape(mat.shape[0], mat.shape[1], -1)
+    n = mat.shape[0]
+    lines = []
+    for col in range(n):
+        for row in range(n):
+            values = " ".join(f"{z.real: .17e} {z.imag: .17e}" for z in mat[row, col])
+            lines.append(f"{prefix}{row + 1:5d}{col + 1:5d}  {values}")
+    return lines
+
+
+def _write_lines(path: str | Path, lines: list[str]) -> Path:
+    """Write the lines atomically (temporary file next to ``path``, then os.replace)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def write_wannier90_hr(
     model: TightBinding,
     path: str | Path,
@@ -321,7 +373,7 @@ def write_wannier90_hr(
     m: Sequence[float] | None = None,
     header: str | None = None,
 ) -> Path:
-    """Write a TightBinding model as a Wannier90 ``_hr.dat`` file (all ndegen = 1).
+    """Write a TightBinding model as a Wannier90 ``_hr.dat`` file (all ndegen = 1), atomically.
 
     Parameters
     ----------
@@ -332,35 +384,147 @@ def write_wannier90_hr(
     header : first line (default names spintorque and the model).
 
     Full double precision is written (Wannier90 itself writes 6 decimals), so reading the file
-    back gives the same model to ~1e-15 relative. Orbital positions are not part of the format.
+    back gives the same model to ~1e-15 relative. Orbital positions are not part of the format
+    (see :func:`write_wannier90_tb`). The file is written to a temporary file in the same
+    folder and renamed, so a reader never sees a half-written file.
     """
-    path = Path(path)
-    table = model.hoppings()
-    if m is not None:
-        zero = (0,) * model.dim
-        exch = (
-            0.5
-            * model.delta
-            * np.einsum("b,bij->ij", np.asarray(m, dtype=float), model.exchange_operators)
-        )
-        table[zero] = table.get(zero, 0) + exch
-    n = model.n_bands
-    keys = sorted(table, key=lambda r: tuple(r) + (0,) * (3 - len(r)))
-    lines = [header or f"written by spintorque from {model.name}", f"{n:12d}", f"{len(keys):12d}"]
-    ones = ["    1"] * len(keys)
-    lines += ["".join(ones[i : i + 15]) for i in range(0, len(keys), 15)]
+    table = _table_with_exchange(model, m)
+    keys = sorted(table, key=_as_r3)
+    lines = [header or f"written by spintorque from {model.name}"]
+    lines += _counts_and_weights(model.n_bands, keys)
     for r in keys:
-        r3 = tuple(r) + (0,) * (3 - len(r))
-        mat = table[r]
-        for col in range(n):
-            for row in range(n):
-                z = mat[row, col]
-                lines.append(
-                    f"{r3[0]:5d}{r3[1]:5d}{r3[2]:5d}{row + 1:5d}{col + 1:5d}"
-                    f"  {z.real: .17e} {z.imag: .17e}"
-                )
-    path.write_text("\n".join(lines) + "\n")
-    return path
+        r3 = _as_r3(r)
+        lines += _entry_lines(table[r], prefix=f"{r3[0]:5d}{r3[1]:5d}{r3[2]:5d}")
+    return _write_lines(path, lines)
 
 
-__all__ = ["read_wannier90", "read_win_lattice", "write_wannier90_hr"]
+def _tb_lattice(lattice: object, dim: int) -> np.ndarray:
+    """(3, 3) lattice rows for the file: a (3, 3) array as is, a (2, 2) one with a_3 = z."""
+    try:
+        lat = np.asarray(lattice, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelError(f"lattice must be a real (3, 3) or ({dim}, {dim}) array") from None
+    if lat.shape == (2, 2) and dim == 2:
+        lat = np.block([[lat, np.zeros((2, 1))], [np.zeros((1, 2)), np.ones((1, 1))]])
+    if lat.shape != (3, 3) or not np.all(np.isfinite(lat)):
+        raise ModelError(
+            f"lattice must be a finite (3, 3) array (or (2, 2) for a 2D model), got {lat.shape}"
+        )
+    if abs(np.linalg.det(lat)) < 1e-12 * np.max(np.abs(lat)) ** 3:
+        raise ModelError("lattice vectors must be linearly independent")
+    return lat
+
+
+def _tb_positions(positions: object, n: int, dim: int) -> np.ndarray:
+    """(N, 3) Cartesian centres for the file from (N, dim) or (N, 3) positions (z = 0 padded)."""
+    try:
+        pos = np.asarray(positions, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelError(f"positions must be a real ({n}, {dim}) or ({n}, 3) array") from None
+    if pos.ndim != 2 or pos.shape[0] != n or pos.shape[1] not in (dim, 3):
+        raise ModelError(
+            f"positions must have shape ({n}, {dim}) or ({n}, 3) (Angstrom), got {pos.shape}"
+        )
+    if not np.all(np.isfinite(pos)):
+        raise ModelError("positions must be finite")
+    return np.pad(pos, ((0, 0), (0, 3 - pos.shape[1])))
+
+
+def write_wannier90_tb(
+    model_or_hoppings: TightBinding | Mapping,
+    path: str | Path,
+    *,
+    lattice: Sequence | np.ndarray | None = None,
+    positions: Sequence | np.ndarray | None = None,
+    m: Sequence[float] | None = None,
+    header: str | None = None,
+) -> Path:
+    """Write a Wannier90 ``seedname_tb.dat`` file (lattice, H(R), position blocks), atomically.
+
+    The layout is Wannier90's (hamiltonian_write_tb, >= 2.1): header line; the lattice
+    vectors a_1, a_2, a_3 (Angstrom), one per line; num_wann; nrpts; the ndegen weights
+    (all 1 here, 15 per line); for each R a blank line, ``R1 R2 R3`` and num_wann^2 lines
+    ``m n Re Im`` of H_mn(R) = <m, 0|H|n, R> (eV); then the same R list for the position
+    operator, lines ``m n Re_x Im_x Re_y Im_y Re_z Im_z`` of <m, 0|r|n, R> (Angstrom). Only
+    the Wannier centres are known to a tight-binding model: they are written on the diagonal
+    at R = 0, every other position element is zero (an R = 0 block is added if the model has
+    none). Full double precision is written, so :func:`read_wannier90` gives back the same
+    hoppings and centres.
+
+    Parameters
+    ----------
+    model_or_hoppings : a TightBinding model, or a hopping table {R: H(R)} (R tuples of 2 or 3
+        integers, H(-R) = H(R)^dagger; validated as :class:`TightBinding` does).
+    path : output file; name it ``seedname_tb.dat`` so that :func:`read_wannier90` reads it as
+        a tb.dat file. (The argument order is that of :func:`write_wannier90_hr`.)
+    lattice : (3, 3) rows a_i (Angstrom), or (2, 2) for a 2D model (then a_3 = (0, 0, 1));
+        default the model's lattice (required with a hopping table).
+    positions : (N, dim) or (N, 3) Cartesian centres (Angstrom); default the model's
+        positions, or zero for a hopping table.
+    m : only with a model: add the exchange (delta/2) m . X to H(R = 0), as
+        :func:`write_wannier90_hr` does.
+    header : first line (default names spintorque and the model).
+
+    Returns
+    -------
+    The path written. The file goes to a temporary file in the same folder and is renamed, so
+    a reader never sees a half-written file.
+
+    Examples
+    --------
+    >>> import numpy as np, spintorque as st, tempfile, pathlib
+    >>> model = st.models.RashbaLattice(t=1.0, alpha=0.3, delta=0.5)
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "rashba_tb.dat"
+    >>> again = st.io.read_wannier90(st.io.write_wannier90_tb(model, out), dim=2, delta=0.5)
+    >>> k = np.array([[0.3, -0.2]])
+    >>> bool(np.allclose(again.hamiltonian(k, [0, 0, 1]), model.hamiltonian(k, [0, 0, 1])))
+    True
+    """
+    if isinstance(model_or_hoppings, TightBinding):
+        model = model_or_hoppings
+        table = _table_with_exchange(model, m)
+        dim, name = model.dim, model.name
+        lattice = model.lattice_vectors if lattice is None else lattice
+        positions = model.positions if positions is None else positions
+    elif isinstance(model_or_hoppings, Mapping):
+        if m is not None:
+            raise ModelError("m needs a TightBinding model (a hopping table has no exchange)")
+        if lattice is None:
+            raise ModelError("a hopping table carries no lattice: pass lattice (rows a_i, A)")
+        keys = list(model_or_hoppings)
+        dim = len(np.atleast_1d(keys[0])) if keys else 0
+        if dim not in (2, 3):
+            raise ModelError(
+                "hopping keys must be tuples of 2 or 3 integers (lattice vectors R), got "
+                f"{keys[0] if keys else 'an empty table'!r}"
+            )
+        r_int, h_r = _as_hoppings(model_or_hoppings, dim, add_conjugates=False)
+        table = {tuple(int(x) for x in r): h for r, h in zip(r_int, h_r, strict=True)}
+        name = "a hopping table"
+    else:
+        raise ModelError(
+            "model_or_hoppings must be a TightBinding model or a mapping {R: H(R)}, got "
+            f"{type(model_or_hoppings).__name__}"
+        )
+    n = next(iter(table.values())).shape[0]
+    lat = _tb_lattice(lattice, dim)
+    centres = _tb_positions(np.zeros((n, dim)) if positions is None else positions, n, dim)
+    zero = (0,) * dim
+    table.setdefault(zero, np.zeros((n, n), dtype=complex))
+    keys = sorted(table, key=_as_r3)
+    lines = [header or f"written by spintorque from {name}"]
+    lines += [" ".join(f"{x: .17e}" for x in row) for row in lat]
+    lines += _counts_and_weights(n, keys)
+    for r in keys:
+        lines += ["", "{:5d}{:5d}{:5d}".format(*_as_r3(r))]
+        lines += _entry_lines(table[r])
+    origin = np.zeros((n, n, 3), dtype=complex)
+    origin[np.arange(n), np.arange(n)] = centres
+    empty = np.zeros((n, n, 3), dtype=complex)
+    for r in keys:
+        lines += ["", "{:5d}{:5d}{:5d}".format(*_as_r3(r))]
+        lines += _entry_lines(origin if r == zero else empty)
+    return _write_lines(path, lines)
+
+
+__all__ = ["read_wannier90", "read_win_lattice", "write_wannier90_hr", "write_wannier90_tb"]

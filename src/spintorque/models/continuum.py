@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ModelError
-from .base import IDENTITY2, PAULI, BlochModel, Disk
+from .base import PAULI, BlochModel, Disk
 
 
 def _real(name: str, value: object, *, positive: bool = False, nonzero: bool = False) -> float:
@@ -27,6 +27,16 @@ def _real(name: str, value: object, *, positive: bool = False, nonzero: bool = F
     if nonzero and value == 0:
         raise ModelError(f"{name} must be nonzero, got {value!r}")
     return value
+
+
+def _pauli_matrix(scalar: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """scalar x 1 + vector . sigma as 2 x 2 matrices: shapes (...,) and (..., 3) -> (..., 2, 2)."""
+    out = np.empty((*scalar.shape, 2, 2), dtype=complex)
+    out[..., 0, 0] = scalar + vector[..., 2]
+    out[..., 1, 1] = scalar - vector[..., 2]
+    out[..., 0, 1] = vector[..., 0] - 1j * vector[..., 1]
+    out[..., 1, 0] = vector[..., 0] + 1j * vector[..., 1]
+    return out
 
 
 class TwoBandContinuum(BlochModel):
@@ -64,14 +74,11 @@ class TwoBandContinuum(BlochModel):
 
     def hamiltonian(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
         k = np.asarray(k, dtype=float)
-        h = self.h_vector(k, m)
-        return self.eps0(k)[:, None, None] * IDENTITY2 + np.einsum("kc,cij->kij", h, PAULI)
+        return _pauli_matrix(self.eps0(k), self.h_vector(k, m))
 
     def velocity(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
         k = np.asarray(k, dtype=float)
-        v0 = self.grad_eps0(k)
-        dh = self.grad_h_so(k)
-        return v0[:, :, None, None] * IDENTITY2 + np.einsum("kjc,cab->kjab", dh, PAULI)
+        return _pauli_matrix(self.grad_eps0(k), self.grad_h_so(k))
 
     def exchange_derivative(self, k: np.ndarray, m: np.ndarray) -> np.ndarray:
         ops = 0.5 * self.delta * PAULI

@@ -155,10 +155,20 @@ class LatticeDiracSurface(TightBinding):
 
 # Four-band k.p parameters of Bi2Se3 in the convention of Zhang et al. (energies eV, lengths A):
 #   H = eps(k) + M(k) Gamma_5 + A1 kz Gamma_3 + A2 (kx Gamma_1 + ky Gamma_2),
-#   eps = C + D1 kz^2 + D2 kp^2,  M = M - B1 kz^2 - B2 kp^2.
-# zhang2009: H. Zhang et al., Nat. Phys. 5, 438 (2009).
-# liu2010: C.-X. Liu et al., Phys. Rev. B 82, 045122 (2010), Table IV (their M0 = -M, M1 = B1,
-#   M2 = B2, B0 = A1, A0 = A2, C0 = C, C1 = D1, C2 = D2 after the relabelling that makes M > 0).
+#   eps = C + D1 kz^2 + D2 kp^2,  M = M - B1 kz^2 - B2 kp^2  (band inversion: M B1 > 0).
+# zhang2009: H. Zhang et al., Nat. Phys. 5, 438 (2009), the fitted Bi2Se3 parameters of their
+#   four-band model. Cross-checked: the same eight numbers are quoted by several public NumPy
+#   codes of this model (slab spectra, Green functions).
+# liu2010: C.-X. Liu et al., Phys. Rev. B 82, 045122 (2010), their table of Bi2Se3 parameters
+#   of the four-band model H0 = eps + M Gamma_5 + B0 Gamma_4 kz + A0 (Gamma_1 ky - Gamma_2 kx),
+#   eps = C0 + C1 kz^2 + C2 kp^2, M = M0 + M1 kz^2 + M2 kp^2 with C0 = -0.0083 eV,
+#   C1 = 5.74, C2 = 30.4 eV A^2, M0 = -0.28 eV, M1 = 6.86, M2 = 44.5 eV A^2, B0 = 2.26,
+#   A0 = 3.33 eV A (cross-checked against a public Fortran code citing the same table; their
+#   k^3 terms R1 = 50.6, R2 = -113.3 eV A^3 are not in this model). Written here in the Zhang
+#   convention: M = -M0, B1 = M1, B2 = M2 (the orbital swap tau_x maps M Gamma_5 -> -M Gamma_5
+#   and leaves Gamma_1,2,3 alone), A1 = B0, A2 = A0, C = C0, D1 = C1, D2 = C2. The two forms
+#   differ by a basis change (Liu's in-plane term is Zhang's rotated by 90 degrees about z, and
+#   Gamma_4 kz vs Gamma_3 kz), so the spectra agree.
 BI2SE3 = {
     "zhang2009": {
         "C": -0.0068,
@@ -193,7 +203,31 @@ GAMMA_1 = _kron(SX, SX)  # A2 kx
 GAMMA_2 = _kron(SY, SX)  # A2 ky
 GAMMA_3 = _kron(SZ, SX)  # A1 kz
 GAMMA_5 = _kron(ID2, SZ)  # M(k)
-LAYER_SPIN = np.stack([_kron(s, ID2) for s in PAULI])  # sigma (x) tau_0
+LAYER_SPIN = np.stack([_kron(s, ID2) for s in PAULI])  # sigma (x) tau_0: the pseudospin
+SPIN_MATRICES_TOL = 1e-10  # Hermiticity tolerance of user spin matrices (relative)
+
+
+def _spin_matrices(value) -> np.ndarray:
+    """Validate the per-layer spin matrices S_b (3, 4, 4); None -> the pseudospin LAYER_SPIN."""
+    if value is None:
+        return LAYER_SPIN.copy()
+    try:
+        arr = np.array(value, dtype=complex)
+    except (TypeError, ValueError):
+        raise ModelError(
+            "spin_matrices must be a numeric array of shape (3, 4, 4) (S_x, S_y, S_z in the "
+            f"layer basis), got {type(value).__name__}"
+        ) from None
+    if arr.shape != (3, 4, 4):
+        raise ModelError(f"spin_matrices must have shape (3, 4, 4), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ModelError("spin_matrices must be finite (found nan or inf)")
+    err = np.max(np.abs(arr - np.conj(arr.swapaxes(-1, -2))))
+    if err > SPIN_MATRICES_TOL * max(1.0, np.max(np.abs(arr))):
+        raise ModelError(
+            f"spin_matrices must be Hermitian matrices (max |S - S^dagger| = {err:.3g})"
+        )
+    return arr
 
 
 class TIThinFilm(BlochModel):
@@ -204,12 +238,25 @@ class TIThinFilm(BlochModel):
     quintuple layer, open boundaries):  kz^2 -> (2 - 2 cos kz d)/d^2, kz -> sin(kz d)/d, i.e.
     hoppings between neighbouring layers
         T = -D1/d^2 + (B1/d^2) Gamma_5 - i A1/(2d) Gamma_3   (layer l -> l + 1).
-    The exchange (delta/2) m . sigma acts on the layers ``exchange_layers`` (default: the top
-    layer, index n_layers - 1; layer 0 is the bottom). Spin operators are sigma (x) tau_0 summed
-    over ``spin_layers`` (default all): pick the top half to get the top-surface spin density
-    from :func:`spintorque.response`; :meth:`layer_spin_operators` gives every layer.
+    The exchange (delta/2) m . S acts on the layers ``exchange_layers`` (default: the top
+    layer, index n_layers - 1; layer 0 is the bottom). Spin operators are S summed over
+    ``spin_layers`` (default all): pick the top half to get the top-surface spin density from
+    :func:`spintorque.response`; :meth:`layer_spin_operators` gives every layer. The exchange and
+    the spin operators use the same per-layer matrices S = (S_x, S_y, S_z), so that
+    dH/dm_b = (delta/2) sum_{exchange layers} S_b always matches the spin that is measured.
+
     The 4-band basis per layer is (|P1+ up>, |P2- up>, |P1+ down>, |P2- down>), as in Zhang et
-    al.; its sigma is the pseudospin of the J_z = +-1/2 states, used as the spin.
+    al.; "up/down" is the J_z = +-1/2 pseudospin. By default S = sigma (x) tau_0, the pseudospin
+    (``spin_matrices=None``). The physical spin of these states is not the pseudospin: in the
+    atomic-orbital analysis of Liu et al. (2010) each orbital's |+1/2> = u |p_z, up> +
+    v |p_+, down> (and its time-reversed partner). For real u, v, and with no inter-orbital
+    spin matrix elements (the two orbitals have opposite parity), the Pauli spin is per orbital
+    S_x,y = u^2 sigma_x,y and S_z = (u^2 - v^2) sigma_z. The coefficients u, v (or the
+    equivalent spin-projection / g-factor matrix elements) could not be verified from a
+    published table, so no such preset is shipped; enter them through ``spin_matrices``, e.g.
+    ``np.stack([np.kron(s, np.diag(w[b])) for b, s in enumerate(PAULI)])`` with
+    w[b] = (weight on P1+, weight on P2-) for S_b. Spin results are in units of that S (Pauli
+    normalisation: the default has eigenvalues +-1).
 
     Parameters
     ----------
@@ -220,6 +267,10 @@ class TIThinFilm(BlochModel):
     spacing : layer spacing d (A), default one quintuple layer, 9.54 A.
     cutoff : in-plane k cutoff (1/A).
     exchange_layers, spin_layers : sequences of layer indices.
+    spin_matrices : (3, 4, 4) Hermitian array S_b in the layer basis above, used for the spin
+        operators and the exchange of every layer; default (None) the pseudospin
+        sigma (x) tau_0. Raises ModelError (naming ``spin_matrices``) for a wrong shape,
+        non-finite or non-Hermitian entries.
     """
 
     dim = 2
@@ -234,6 +285,7 @@ class TIThinFilm(BlochModel):
         cutoff: float = 0.3,
         exchange_layers: tuple[int, ...] | None = None,
         spin_layers: tuple[int, ...] | None = None,
+        spin_matrices: np.ndarray | None = None,
     ) -> None:
         if (
             isinstance(n_layers, bool)
@@ -248,6 +300,8 @@ class TIThinFilm(BlochModel):
         self.cutoff = _real("cutoff", cutoff, positive=True)
         self.k_domain = Disk(self.cutoff)
         self.params = self._parameter_set(parameters)
+        self.spin_matrices = _spin_matrices(spin_matrices)
+        self.spin_model = "pseudospin" if spin_matrices is None else "custom"
         self.parameter_set = parameters if isinstance(parameters, str) else "custom"
         self.exchange_layers = self._layers(
             exchange_layers, (self.n_layers - 1,), "exchange_layers"
@@ -281,11 +335,11 @@ class TIThinFilm(BlochModel):
         return layers
 
     def layer_spin_operators(self) -> np.ndarray:
-        """sigma (x) tau_0 on each layer separately, shape (n_layers, 3, 4N, 4N)."""
+        """The spin matrices S_b on each layer separately, shape (n_layers, 3, 4N, 4N)."""
         out = np.zeros((self.n_layers, 3, self.n_bands, self.n_bands), dtype=complex)
         for layer in range(self.n_layers):
             sl = slice(4 * layer, 4 * layer + 4)
-            out[layer, :, sl, sl] = LAYER_SPIN
+            out[layer, :, sl, sl] = self.spin_matrices
         return out
 
     def _static_part(self) -> np.ndarray:
@@ -347,6 +401,7 @@ class TIThinFilm(BlochModel):
             "spacing": self.spacing,
             "cutoff": self.cutoff,
             **self.params,
+            **({} if self.spin_model == "pseudospin" else {"spin_matrices": "custom"}),
         }
 
 
