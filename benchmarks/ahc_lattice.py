@@ -6,7 +6,8 @@ Cases (clean limit, eta -> 0, T = 0, sigma_xy in e^2/h):
     J = 0.5 (spintorque's delta = 2 J = 1.0), m = z, EF = -1.0.
 
 Routes, all in this run:
-  1. spintorque: ``st.response(model, ef=EF, eta="clean", m=z, rtol=...)``, interband term,
+  1. spintorque: ``st.response(model, ef=EF, eta="clean", m=z, rtol=..., blocks="current_force")``
+     (only the block the AHC needs), interband term,
      sigma_xy = 2 pi Lambda[v_x, v_y] (adaptive BZ cubature, smearing + Richardson).
   2. plain numpy: Kubo/Berry-curvature sum on an N x N uniform grid with the step occupation
      (diagonalise, velocity matrix elements, sum), N doubled until converged.
@@ -47,7 +48,7 @@ def spintorque_ahc(model, ef: float, rtol: float) -> tuple[float, float, float, 
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", st.ConvergenceWarning)
-        res = st.response(model, ef=ef, eta="clean", m=Z, rtol=rtol)
+        res = st.response(model, ef=ef, eta="clean", m=Z, rtol=rtol, blocks="current_force")
     sel = {"term": "interband", "part": "total", "i": "x", "j": "y"}
     value = 2 * np.pi * float(res.current_force.sel(**sel))
     error = 2 * np.pi * float(res.current_force_error.sel(**sel))
@@ -151,7 +152,7 @@ def run_case(label: str, model, ef: float, quick: bool) -> None:
         rows_plain.append((t, val))
         print(_row(f"plain grid N={n}", val, reference, t, n * n))
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (100, 200) if quick else (100, 200, 400):
+        for n in (100, 200) if quick else (100, 200, 400, 800):
             out = wannierberri_ahc(model, ef, n, Path(tmp))
             if out is None:
                 print("WannierBerri: not installed (pip install spintorque[peers])")

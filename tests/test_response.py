@@ -164,3 +164,74 @@ def test_unconverged_result_warns_or_raises(dirac):
     assert res.attrs["error_estimate"] > 1e-9
     with pytest.raises(st.ConvergenceError, match="max_points"):
         st.response(dirac, ef=0.3, eta=0.0005, rtol=1e-9, max_points=1000, on_unconverged="raise")
+
+
+@pytest.mark.parametrize(
+    "model_name, ef, eta, m, rtol",
+    [
+        # a Lorentzian much narrower than the first mesh: refined from the rate-scaled estimate
+        ("dirac", 0.3, 0.002, (0.6, 0.0, 0.8), 1e-5),
+        # an EF scan denser than eta: the merged ~2 eta/v cells
+        ("dirac", np.linspace(-0.4, 0.4, 41), 0.01, (0.6, 0.0, 0.8), 1e-4),
+        # a contour far from circular about k0 (Rashba with in-plane m): GK15 sectors
+        ("rashba", 0.2, 0.02, (1.0, 0.0, 0.0), 1e-4),
+        # warped, massive surface: non-circular contours (was 95x underestimated at eta 0.02
+        # before the contour's radial range got resolved rings)
+        pytest.param("dirac_full", 0.25, 0.04, (0.6, 0.0, 0.8), 1e-4, marks=pytest.mark.slow),
+    ],
+)
+def test_error_estimate_is_honest_across_regimes(request, model_name, ef, eta, m, rtol):
+    """Componentwise: |loose - tight| <= the loose run's estimate (+ the tight one's)."""
+    model = request.getfixturevalue(model_name)
+    loose = st.response(model, ef=ef, eta=eta, m=m, rtol=rtol)
+    tight = st.response(model, ef=ef, eta=eta, m=m, rtol=1e-3 * rtol)
+    assert loose.attrs["converged"] == 1
+    for name in BLOCK_NAMES:
+        deviation = np.abs(loose[name] - tight[name]).values
+        bound = loose[f"{name}_error"].values + tight[f"{name}_error"].values
+        assert np.all(deviation <= bound + 1e-15), name
+
+
+def test_blocks_option_computes_only_those_blocks_with_the_same_values(dirac):
+    m = (0.6, 0.0, 0.8)
+    full = st.response(dirac, ef=0.3, eta=0.02, m=m, rtol=1e-7)
+    for blocks in ("current_force", ("spin_exchange", "exchange_force")):
+        part = st.response(dirac, ef=0.3, eta=0.02, m=m, rtol=1e-7, blocks=blocks)
+        names = (blocks,) if isinstance(blocks, str) else blocks
+        assert set(part.data_vars) == {*names, *(f"{n}_error" for n in names)}
+        assert part.attrs["blocks"] == ",".join(names)
+        for name in names:
+            scale = np.abs(full[name]).max().item()
+            np.testing.assert_allclose(part[name], full[name], rtol=0, atol=1e-7 * scale)
+    sigma = st.conductivity(full)
+    np.testing.assert_allclose(
+        st.conductivity(st.response(dirac, ef=0.3, eta=0.02, m=m, blocks="current_force")),
+        sigma,
+        rtol=0,
+        atol=1e-5 * np.abs(sigma).max().item(),
+    )
+
+
+def test_blocks_option_in_the_clean_limit():
+    qwz = st.models.QWZ(u=-1.0)
+    kwargs = dict(ef=1.5, eta="clean", m=(0, 0, 1), rtol=1e-3)
+    full = st.response(qwz, **kwargs)
+    part = st.response(qwz, blocks="current_force", **kwargs)
+    assert set(part.data_vars) == {"current_force", "current_force_error"}
+    sel = dict(term="interband", part="total", i="x", j="y")
+    ref = float(full.current_force.sel(**sel))
+    assert abs(float(part.current_force.sel(**sel)) - ref) <= 2e-3 * abs(ref)
+
+
+@pytest.mark.parametrize("blocks", ["spin", ("current_force", "torque"), (), 3])
+def test_blocks_option_rejects_unknown_names(dirac, blocks):
+    with pytest.raises(st.ParameterError, match="blocks must"):
+        st.response(dirac, ef=0.3, eta=0.05, blocks=blocks)
+
+
+def test_derived_quantities_name_a_missing_block(dirac):
+    res = st.response(dirac, ef=0.3, eta=0.05, rtol=1e-4, blocks="spin_force")
+    with pytest.raises(st.ParameterError, match=r"no current_force.*blocks including"):
+        st.conductivity(res)
+    with pytest.raises(st.ParameterError, match="no exchange_exchange"):
+        st.gilbert_damping(res, s_fm=10.0)

@@ -210,7 +210,7 @@ def test_task_errors_name_the_point(tmp_path):
 
 
 def test_unconverged_points_are_recorded_and_warned(tmp_path):
-    text = CHEAP.replace("rtol = 1e-3", "rtol = 1e-10\nmax_points = 300")
+    text = CHEAP.replace("rtol = 1e-3", "rtol = 1e-10\nmax_points = 1000")
     spec = spec_of(text.replace("eta = 0.05", "eta = 0.005\nef = 0.3"))
     with pytest.warns(st.ConvergenceWarning, match="1 of 1 sweep points did not converge"):
         outcome = sweep.run(spec, tmp_path, figures=False)

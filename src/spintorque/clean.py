@@ -48,7 +48,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .engine import BLOCKS, block_tolerance, make_integrator, operator_slices
+from .engine import BLOCKS, OperatorLayout, block_tolerance, make_integrator, operator_layout
 from .errors import ConvergenceError, ConvergenceWarning, ParameterError
 from .kernels import eigendata, pair_features
 from .models.base import BlochModel, Disk
@@ -73,13 +73,19 @@ class CleanIntegrand:
     """
 
     def __init__(
-        self, model: BlochModel, m: np.ndarray, ef: np.ndarray, levels: np.ndarray, scale: float
+        self,
+        model: BlochModel,
+        m: np.ndarray,
+        ef: np.ndarray,
+        levels: np.ndarray,
+        scale: float,
+        layout: OperatorLayout,
     ) -> None:
-        self.model, self.m = model, m
+        self.model, self.m, self.layout = model, m, layout
         self.ef, self.levels = np.asarray(ef, float), np.asarray(levels, float)
         self.deg_tol = DEGENERATE * scale
-        n, dim = int(model.n_bands), int(model.dim)
-        self.n_lr = (6 + dim) * (3 + dim)
+        n = int(model.n_bands)
+        self.n_lr = layout.n_left * layout.n_right
         n_w = 3 * len(self.ef) * len(self.levels)
         self.width = 4 * n * n * (self.n_lr + n_w)
 
@@ -90,7 +96,7 @@ class CleanIntegrand:
     def weighted_sums(self, k: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """sum_q weights[p, q, w] f(k[p, q]) -> (P, nw, C): one matrix product per term."""
         n_batch, n_q, n_w = weights.shape
-        eig = eigendata(self.model, k.reshape(-1, k.shape[-1]), self.m)
+        eig = eigendata(self.model, k.reshape(-1, k.shape[-1]), self.m, self.layout)
         surf_feat, sea_feat = pair_features(eig)  # (Nk, N + 2P, nLR), (Nk, P, nLR)
         intra_w, kubo_w, x_w = self._weights(eig.energies)  # (Nk, F, nlev*nEF)
         # contract the quadrature weights with the (small) kernel features first, then one
@@ -186,7 +192,9 @@ def _extrapolate(vals: np.ndarray, errs: np.ndarray) -> tuple[np.ndarray, np.nda
     return full, np.abs(full - r2) + (8 * errs[2] + 6 * errs[1] + errs[0]) / 3
 
 
-def clean_tolerance(value: np.ndarray, smear: np.ndarray, dim: int, rtol: float) -> np.ndarray:
+def clean_tolerance(
+    value: np.ndarray, smear: np.ndarray, layout: OperatorLayout, rtol: float
+) -> np.ndarray:
     """Absolute tolerance for clean values (nlev, nEF, term, part, nL, nR).
 
     Each term is converged to rtol of its block (sea and surface share the scale), but never
@@ -196,10 +204,10 @@ def clean_tolerance(value: np.ndarray, smear: np.ndarray, dim: int, rtol: float)
     dC shifts C tau by dC / (2 eta), which stays below rtol x L for eta >= s. (In a gap C is
     exponentially small and its own scale would demand the impossible.)
     """
-    nl, nr = 6 + dim, 3 + dim
-    tol = block_tolerance(value.reshape(-1, 2, nl, nr), dim, rtol).reshape(value.shape)
+    nl, nr = layout.n_left, layout.n_right
+    tol = block_tolerance(value.reshape(-1, 2, nl, nr), layout, rtol).reshape(value.shape)
     inter = value[:, :, 1]
-    inter_scale = block_tolerance(inter.reshape(-1, 2, nl, nr), dim, 1.0).reshape(inter.shape)
+    inter_scale = block_tolerance(inter.reshape(-1, 2, nl, nr), layout, 1.0).reshape(inter.shape)
     floor = rtol * 2 * np.asarray(smear)[:, None, None, None, None] * inter_scale
     tol[:, :, 0] = np.maximum(tol[:, :, 0], floor)
     # blocks that vanish (by symmetry, or in a gap) are resolved to rtol x FLOOR x the largest
@@ -207,14 +215,13 @@ def clean_tolerance(value: np.ndarray, smear: np.ndarray, dim: int, rtol: float)
     return np.maximum(tol, rtol * FLOOR * overall)
 
 
-def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points):
-    dim = int(model.dim)
+def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points, layout):
     levels, where = _levels(temperatures, s)
-    integrand = CleanIntegrand(model, m, ef, levels, scale)
-    shape = (len(levels), len(ef), 2, 2, 6 + dim, 3 + dim)
+    integrand = CleanIntegrand(model, m, ef, levels, scale, layout)
+    shape = (len(levels), len(ef), 2, 2, layout.n_left, layout.n_right)
 
     def tolerance(flat: np.ndarray) -> np.ndarray:
-        return 0.3 * clean_tolerance(flat.reshape(shape), levels, dim, rtol).ravel()
+        return 0.3 * clean_tolerance(flat.reshape(shape), levels, layout, rtol).ravel()
 
     integrator = make_integrator(
         model, m, ef, float(levels.min()), integrand, max_points=max_points
@@ -226,16 +233,19 @@ def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points):
     return np.stack([o[0] for o in out]), np.stack([o[1] for o in out]), smallest, result
 
 
-def clean_blocks(model, ef, m, temperatures, rtol, *, smearing=None, max_points=20_000_000):
-    """Raw clean-limit blocks: value, error (nT, nEF, term, part, nL, nR), converged, info dict."""
+def clean_blocks(
+    model, ef, m, temperatures, rtol, *, smearing=None, max_points=20_000_000, blocks=None
+):
+    """Raw clean-limit blocks: value, error (nT, nEF, term, part, nL, nR) in the operator layout
+    of ``blocks`` (default all), converged, info dict (with the layout)."""
     s, width = default_smearing(model, m, ef, rtol) if smearing is None else (float(smearing), 0.0)
     scale = max(width, float(np.max(np.abs(ef))), 1.0)
-    dim = int(model.dim)
+    layout = operator_layout(int(model.dim), blocks)
     for attempt in range(MAX_RETRIES + 1):
         value, error, smallest, result = _integrate(
-            model, m, ef, temperatures, rtol, s, scale, max_points
+            model, m, ef, temperatures, rtol, s, scale, max_points, layout
         )
-        scales = clean_tolerance(value, smallest, dim, 1.0)
+        scales = clean_tolerance(value, smallest, layout, 1.0)
         rel = float(np.max(error / np.maximum(scales, np.finfo(float).tiny)))
         if (
             rel <= rtol
@@ -245,18 +255,29 @@ def clean_blocks(model, ef, m, temperatures, rtol, *, smearing=None, max_points=
         ):
             break
         s *= float(np.clip(0.8 * (rtol / rel) ** 0.25, 0.25, 0.8))  # the estimate scales as s^4
-    info = {"smearing": s, "relative_error": rel, "n_points": result.n_points}
+    info = {"smearing": s, "relative_error": rel, "n_points": result.n_points, "layout": layout}
     return value, error, result.converged and rel <= rtol * (1 + 1e-9), info
 
 
 def clean_response(
-    model, ef, ef_scalar, temps, t_scalar, m, rtol, *, max_points, on_unconverged, smearing=None
+    model,
+    ef,
+    ef_scalar,
+    temps,
+    t_scalar,
+    m,
+    rtol,
+    *,
+    max_points,
+    on_unconverged,
+    smearing=None,
+    blocks=None,
 ) -> xr.Dataset:
     """The eta -> 0 response as a Dataset with a ``term`` dimension (see the module docstring)."""
     if smearing is not None and not (np.isfinite(smearing) and smearing > 0):
         raise ParameterError(f"smearing must be a positive energy, got {smearing!r}")
     value, error, converged, info = clean_blocks(
-        model, ef, m, temps, rtol, smearing=smearing, max_points=max_points
+        model, ef, m, temps, rtol, smearing=smearing, max_points=max_points, blocks=blocks
     )
     if not converged:
         msg = (
@@ -275,10 +296,12 @@ def _dataset(
 ) -> xr.Dataset:
     from .responses import BLOCK_DESCRIPTIONS, CONVENTIONS, pad_to_3d
 
-    left, right = operator_slices(int(model.dim))
+    layout = info["layout"]
+    left, right = layout.slices()
     dims = ["temperature", "ef", "term", "part", "i", "j"]
     data = {}
-    for name, (lname, rname) in BLOCKS.items():
+    for name in layout.blocks:
+        lname, rname = BLOCKS[name]
         val = pad_to_3d(value[..., left[lname], right[rname]])
         err = pad_to_3d(error[..., left[lname], right[rname]])
         val = np.concatenate([val, val.sum(axis=-3, keepdims=True)], axis=-3)
@@ -315,7 +338,8 @@ def _dataset(
         "smearing": info["smearing"],
         "error_estimate": info["relative_error"],
         "converged": int(converged),
-        "n_kpoints": info["n_points"], "spintorque_version": __version__,
+        "n_kpoints": info["n_points"], "blocks": ",".join(layout.blocks),
+        "spintorque_version": __version__,
     })  # fmt: skip
     params = model.parameters() if hasattr(model, "parameters") else {}
     ds.attrs.update({f"model_{k}": v for k, v in params.items()})

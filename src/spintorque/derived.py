@@ -22,10 +22,22 @@ import xarray as xr
 from .errors import ParameterError
 from .responses import AXES, response, validate_magnetization
 
+SOT_BLOCKS = ("spin_force", "current_force", "exchange_force")
+
+
+def _block(res: xr.Dataset, name: str) -> xr.DataArray:
+    """The block ``name`` of a response, or a clear error if it was not computed."""
+    if name not in res:
+        raise ParameterError(
+            f"this result has no {name} (computed with blocks={res.attrs.get('blocks')}); "
+            f"recompute with blocks including {name!r}"
+        )
+    return res[name]
+
 
 def conductivity(res: xr.Dataset) -> xr.DataArray:
     """Conductivity tensor sigma_ij in units of e^2/h (2 pi Lambda[v_i, v_j]), all parts."""
-    sigma = 2 * np.pi * res["current_force"]
+    sigma = 2 * np.pi * _block(res, "current_force")
     sigma.attrs = {"long_name": "conductivity sigma_ij", "units": "e^2/h"}
     return sigma.rename("conductivity")
 
@@ -61,7 +73,7 @@ def gilbert_damping(res: xr.Dataset, s_fm: float) -> xr.DataArray:
         raise ParameterError(
             f"s_fm must be a finite positive number (spin per area / hbar), got {s_fm!r}"
         )
-    chi = res["exchange_exchange"]
+    chi = _block(res, "exchange_exchange")
     sym = 0.5 * (chi + chi.rename(i="j", j="i").transpose(*chi.dims))
     m = np.asarray(res.attrs["m"], dtype=float)
     alpha = _sandwich(_projector(m), sym) / s_fm
@@ -111,6 +123,7 @@ def spin_orbit_torque(
     e_hat = _unit_vector("field", field)
     force = -e_hat
     kwargs = dict(ef=ef, eta=eta, temperature=temperature, rtol=rtol, **options)
+    kwargs["blocks"] = SOT_BLOCKS  # only what the torques need
     res_p = response(model, m=m_vec, **kwargs)
     res_m = response(model, m=-m_vec, **kwargs)
     out = {}

@@ -36,7 +36,10 @@ TOLERANCE_FLOOR = 1e-9
 # first-mesh breakpoints about each Fermi momentum: r_F +- w x these (w = eta / |de/dk|)
 GRADED_OFFSETS = np.array([2.0, 8.0, 32.0])
 # ... and breakpoints closer than this many widths w are merged
-MIN_CELL_WIDTHS = 2.0
+MIN_CELL_WIDTHS = 1.0
+# rings of this many widths w, at most MAX_BRACKET_RINGS, across a non-circular contour
+BRACKET_RING_WIDTHS = 2.0
+MAX_BRACKET_RINGS = 64
 
 
 @functools.cache
@@ -45,11 +48,58 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+LEFT_SETS = ("spin", "velocity", "exchange")  # observables A, in stack order
+RIGHT_SETS = ("exchange", "velocity")  # generators B, in stack order
+
+
+@dataclass(frozen=True)
+class OperatorLayout:
+    """Which operators the engine carries: the observable (left) and generator (right) sets
+    that the requested blocks need, stacked in LEFT_SETS / RIGHT_SETS order.
+
+    Asking for fewer blocks (``response(..., blocks=...)``) shrinks both stacks, and the cost of
+    the operator features and k sums scales with n_left x n_right.
+    """
+
+    dim: int
+    blocks: tuple[str, ...]
+    left_sets: tuple[str, ...]
+    right_sets: tuple[str, ...]
+
+    def size(self, name: str) -> int:
+        return self.dim if name == "velocity" else 3
+
+    @property
+    def n_left(self) -> int:
+        return sum(self.size(s) for s in self.left_sets)
+
+    @property
+    def n_right(self) -> int:
+        return sum(self.size(s) for s in self.right_sets)
+
+    def slices(self) -> tuple[dict[str, slice], dict[str, slice]]:
+        """Index ranges of each operator set in the left and right stacks."""
+        out = []
+        for sets in (self.left_sets, self.right_sets):
+            start, ranges = 0, {}
+            for name in sets:
+                ranges[name] = slice(start, start + self.size(name))
+                start += self.size(name)
+            out.append(ranges)
+        return out[0], out[1]
+
+
+def operator_layout(dim: int, blocks: tuple[str, ...] | None = None) -> OperatorLayout:
+    """The layout for ``blocks`` (default: all of BLOCKS), in BLOCKS order."""
+    chosen = tuple(BLOCKS) if blocks is None else tuple(b for b in BLOCKS if b in set(blocks))
+    left = tuple(s for s in LEFT_SETS if any(BLOCKS[b][0] == s for b in chosen))
+    right = tuple(s for s in RIGHT_SETS if any(BLOCKS[b][1] == s for b in chosen))
+    return OperatorLayout(int(dim), chosen, left, right)
+
+
 def operator_slices(dim: int) -> tuple[dict[str, slice], dict[str, slice]]:
-    """Index ranges of each operator set in the left and right operator stacks."""
-    left = {"spin": slice(0, 3), "velocity": slice(3, 3 + dim), "exchange": slice(3 + dim, 6 + dim)}
-    right = {"exchange": slice(0, 3), "velocity": slice(3, 3 + dim)}
-    return left, right
+    """Index ranges of each operator set in the full left and right operator stacks."""
+    return operator_layout(dim).slices()
 
 
 @dataclass(frozen=True)
@@ -76,35 +126,48 @@ class ResponseIntegrand:
     batches (the fast path: one matrix product per batch). C = nE x 2 x nL x nR, in that order.
     """
 
-    def __init__(self, model: BlochModel, m: np.ndarray, energies: np.ndarray, eta: float) -> None:
+    def __init__(
+        self,
+        model: BlochModel,
+        m: np.ndarray,
+        energies: np.ndarray,
+        eta: float,
+        layout: OperatorLayout | None = None,
+    ) -> None:
         self.model, self.m, self.energies, self.eta = model, m, np.asarray(energies), eta
-        n, dim = int(model.n_bands), int(model.dim)
-        n_ops = (6 + dim) * (3 + dim)
+        self.layout = operator_layout(int(model.dim)) if layout is None else layout
+        n = int(model.n_bands)
+        n_ops = self.layout.n_left * self.layout.n_right
         # floats held per k point: kernels (2 nE N^2 complex) + weighted pairs (3 n_ops N^2 complex)
         self.width = 4 * n * n * (len(self.energies) + 3 * n_ops)
 
+    def _eigendata(self, k: np.ndarray):
+        return eigendata(self.model, k, self.m, self.layout)
+
     def __call__(self, k: np.ndarray) -> np.ndarray:
-        dens = response_density(eigendata(self.model, k, self.m), self.energies, self.eta)
+        dens = response_density(self._eigendata(k), self.energies, self.eta)
         return dens.reshape(len(k), -1)
 
     def weighted_sums(self, k: np.ndarray, weights: np.ndarray) -> np.ndarray:
         flat = k.reshape(-1, k.shape[-1])
-        sums = weighted_response(
-            eigendata(self.model, flat, self.m), self.energies, self.eta, weights
-        )
+        sums = weighted_response(self._eigendata(flat), self.energies, self.eta, weights)
         return sums.reshape(*weights.shape[0:1], weights.shape[2], -1)
 
 
-def block_tolerance(value: np.ndarray, dim: int, rtol: float) -> np.ndarray:
+def block_tolerance(value: np.ndarray, layout: OperatorLayout | int, rtol: float) -> np.ndarray:
     """Absolute tolerance per component: rtol x (largest |entry| of the block at that energy).
 
-    ``value`` has shape (nE, 2, nL, nR). Sea and surface share the block's scale, so a part that
-    is small compared with the other is accurate to rtol of the block, not of itself.
+    ``value`` has shape (nE, 2, nL, nR) in ``layout`` (an int: the full layout of that
+    dimension). Sea and surface share the block's scale, so a part that is small compared with
+    the other is accurate to rtol of the block, not of itself. Left-right pairs outside the
+    requested blocks (computed as by-products) get an infinite tolerance.
     """
-    left, right = operator_slices(dim)
-    tol = np.zeros_like(value)
+    if not isinstance(layout, OperatorLayout):
+        layout = operator_layout(layout)
+    left, right = layout.slices()
     overall = np.max(np.abs(value), axis=(1, 2, 3), keepdims=True)[:, 0]  # (nE, 1, 1)
-    for lname, rname in BLOCKS.values():
+    tol = np.full(value.shape, np.inf)
+    for lname, rname in (BLOCKS[b] for b in layout.blocks):
         sub = value[:, :, left[lname], right[rname]]
         scale = np.max(np.abs(sub), axis=(1, 2, 3))[:, None, None]
         scale = np.maximum(scale, TOLERANCE_FLOOR * overall)
@@ -220,11 +283,19 @@ def _contour_radii(
     graded = (rings[:, None] + ring_w[:, None] * offsets).ravel()
     graded_w = np.repeat(ring_w, len(offsets))
     graded_rank = np.tile(offsets == 0, len(rings)).astype(float)
-    # a contour far from circular about the centre: bracket it
-    brackets = np.concatenate(
-        [r_lo[~circular] - w_lo[~circular], r_hi[~circular] + w_hi[~circular]]
-    )
-    bracket_w = np.concatenate([w_lo[~circular], w_hi[~circular]])
+    # a contour far from circular about the centre: rings of width ~BRACKET_RING_WIDTHS x w across
+    # its radial range, so that the ridge is inside a resolved ring at every angle (the 2-D
+    # refinement then only has to follow it in the angle)
+    brackets, bracket_w = [], []
+    for lo, hi, w0, w1 in zip(
+        r_lo[~circular], r_hi[~circular], w_lo[~circular], w_hi[~circular], strict=True
+    ):
+        w = min(w0, w1)
+        count = int(min(np.ceil((hi - lo + 2 * w) / (BRACKET_RING_WIDTHS * w)), MAX_BRACKET_RINGS))
+        brackets.append(np.linspace(lo - w, hi + w, count + 1))
+        bracket_w.append(np.full(count + 1, 0.5 * (hi - lo + 2 * w) / count / MIN_CELL_WIDTHS))
+    brackets = np.concatenate(brackets) if brackets else np.zeros(0)
+    bracket_w = np.concatenate(bracket_w) if bracket_w else np.zeros(0)
     return (
         np.concatenate([graded, brackets]),
         np.concatenate([graded_w, bracket_w]),
@@ -285,25 +356,27 @@ def compute_blocks(
     *,
     max_points: int = 20_000_000,
     progress: Callable[[int], None] | None = None,
+    blocks: tuple[str, ...] | None = None,
 ) -> RawResponse:
-    """Every response block at every (T, EF): one k integral over all needed T = 0 energies."""
-    dim = int(model.dim)
+    """The response blocks (default all of BLOCKS) at every (T, EF): one k integral over all
+    needed T = 0 energies."""
+    layout = operator_layout(int(model.dim), blocks)
+    shape = (layout.n_left, layout.n_right)
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     energies = np.concatenate([g.energies for g in grids])
     n_e = len(energies)
 
-    integrand = ResponseIntegrand(model, m, energies, eta)
+    integrand = ResponseIntegrand(model, m, energies, eta, layout)
 
     def tolerance(flat: np.ndarray) -> np.ndarray:
-        value = flat.reshape(n_e, 2, 6 + dim, 3 + dim)
-        return block_tolerance(value, dim, rtol).ravel()
+        return block_tolerance(flat.reshape(n_e, 2, *shape), layout, rtol).ravel()
 
     integrator = make_integrator(model, m, energies, eta, integrand, max_points=max_points)
     # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
     # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
     with _blas_controller().limit(limits=1):
         result: IntegrationResult = integrator.integrate(tolerance)
-    value = result.value.reshape(n_e, 2, 6 + dim, 3 + dim)
+    value = result.value.reshape(n_e, 2, *shape)
     error = result.error.reshape(value.shape)
 
     smeared, smeared_err = [], []
@@ -319,12 +392,13 @@ def compute_blocks(
     total = np.stack(smeared)  # (nT, nEF, 2, nL, nR)
     total_err = np.stack(smeared_err)
 
-    left, right = operator_slices(dim)
-    blocks, errors = {}, {}
-    for name, (lname, rname) in BLOCKS.items():
-        blocks[name] = total[..., left[lname], right[rname]]
+    left, right = layout.slices()
+    out, errors = {}, {}
+    for name in layout.blocks:
+        lname, rname = BLOCKS[name]
+        out[name] = total[..., left[lname], right[rname]]
         errors[name] = total_err[..., left[lname], right[rname]]
-    tol = np.stack([block_tolerance(t, dim, 1.0) for t in total])  # block scales
+    tol = np.stack([block_tolerance(t, layout, 1.0) for t in total])  # block scales
     rel = float(np.max(total_err / np.maximum(tol, np.finfo(float).tiny)))
     converged = result.converged and rel <= rtol * (1 + 1e-9)
-    return RawResponse(blocks, errors, converged, result.n_points, result.n_panels, rel)
+    return RawResponse(out, errors, converged, result.n_points, result.n_panels, rel)

@@ -96,18 +96,36 @@ def to_eigenbasis(vectors: np.ndarray, ops: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out.reshape(nk, n, nops, n).transpose(0, 2, 1, 3))
 
 
-def eigendata(model: BlochModel, k: np.ndarray, m: np.ndarray) -> EigenData:
-    """Diagonalise H(k; m) once and express every operator the responses need in its eigenbasis."""
+def eigendata(model: BlochModel, k: np.ndarray, m: np.ndarray, layout=None) -> EigenData:
+    """Diagonalise H(k; m) once and express every operator the responses need in its eigenbasis.
+
+    ``layout`` (an :class:`spintorque.engine.OperatorLayout`) selects the operator sets; the
+    default is all of them: left = sigma_x,y,z, v_j, dH/dm_b and right = dH/dm_b, v_j.
+    """
     ham = model.hamiltonian(k, m)
     energies, vectors = hermitian_eigh(ham)
-    vel = model.velocity(k, m)
-    exch = model.exchange_derivative(k, m)
-    spin = np.broadcast_to(np.asarray(model.spin_operators), (len(k), 3, *ham.shape[1:]))
-    ops = to_eigenbasis(vectors, np.concatenate([spin, vel, exch], axis=1))
-    dim = vel.shape[1]
-    left = ops
-    right = np.concatenate([ops[:, 3 + dim :], ops[:, 3 : 3 + dim]], axis=1)
-    return EigenData(energies=energies, vectors=vectors, left=left, right=right)
+    left_sets = ("spin", "velocity", "exchange") if layout is None else layout.left_sets
+    right_sets = ("exchange", "velocity") if layout is None else layout.right_sets
+    operators = {}
+    if "spin" in left_sets:
+        operators["spin"] = np.broadcast_to(
+            np.asarray(model.spin_operators), (len(k), 3, *ham.shape[1:])
+        )
+    if "velocity" in left_sets + right_sets:
+        operators["velocity"] = model.velocity(k, m)
+    if "exchange" in left_sets + right_sets:
+        operators["exchange"] = model.exchange_derivative(k, m)
+    names = list(operators)
+    ops = to_eigenbasis(vectors, np.concatenate([operators[n] for n in names], axis=1))
+    start = np.cumsum([0] + [operators[n].shape[1] for n in names])
+    block = {n: ops[:, start[i] : start[i + 1]] for i, n in enumerate(names)}
+
+    def stack(sets):
+        return block[sets[0]] if len(sets) == 1 else np.concatenate([block[x] for x in sets], 1)
+
+    return EigenData(
+        energies=energies, vectors=vectors, left=stack(left_sets), right=stack(right_sets)
+    )
 
 
 def surface_kernel(energies: np.ndarray, ef: np.ndarray, eta: float) -> np.ndarray:
@@ -204,25 +222,32 @@ def sea_kernel(energies: np.ndarray, ef: np.ndarray, eta: float) -> np.ndarray:
 
 
 def pair_features(eig: EigenData) -> tuple[np.ndarray, np.ndarray]:
-    """Operator features: surface (Nk, N^2, nL*nR) and sea (Nk, N(N-1)/2, nL*nR), real."""
+    """Operator features: surface (Nk, N^2, nL*nR) and sea (Nk, N(N-1)/2, nL*nR), real.
+
+    Surface: A_nn B_nn, 2 Re(A_nm B_mn), -2 Im(A_nm B_mn) (m < n). All operators are
+    Hermitian, so Im(A_mn B_nm) = -Im(A_nm B_mn) and the sea feature
+    Im(A_mn B_nm) - Im(A_nm B_mn) is the last block of the surface features (a view).
+    """
     nk, nl, n = eig.left.shape[:3]
     nr = eig.right.shape[1]
     upper, lower = np.triu_indices(n, 1)
+    n_pair = len(upper)
     diag = np.arange(n)
-
-    def elements(ops: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return np.moveaxis(ops[:, :, rows, cols], 1, -1)  # (Nk, pairs, nops)
-
-    a_nm = elements(eig.left, lower, upper)[..., :, None]  # A_nm with m = upper < n = lower
-    a_mn = elements(eig.left, upper, lower)[..., :, None]
-    b_mn = elements(eig.right, upper, lower)[..., None, :]
-    b_nm = elements(eig.right, lower, upper)[..., None, :]
-    ab = a_nm * b_mn
-    a_diag = elements(eig.left, diag, diag).real[..., :, None]
-    b_diag = elements(eig.right, diag, diag).real[..., None, :]
-    surface = np.concatenate([a_diag * b_diag, 2 * ab.real, -2 * ab.imag], axis=1)
-    sea = (a_mn * b_nm).imag - ab.imag
-    return surface.reshape(nk, -1, nl * nr), sea.reshape(nk, -1, nl * nr)
+    a = eig.left[:, :, lower, upper].swapaxes(1, 2)[..., :, None]  # A_nm, m = upper < n
+    b = eig.right[:, :, upper, lower].swapaxes(1, 2)[..., None, :]  # B_mn
+    a_diag = eig.left[:, :, diag, diag].real.swapaxes(1, 2)[..., :, None]
+    b_diag = eig.right[:, :, diag, diag].real.swapaxes(1, 2)[..., None, :]
+    out = np.empty((nk, n + 2 * n_pair, nl, nr))
+    np.multiply(a_diag, b_diag, out=out[:, :n])
+    re, im = out[:, n : n + n_pair], out[:, n + n_pair :]
+    np.multiply(a.real, b.real, out=re)
+    re -= a.imag * b.imag
+    re *= 2.0
+    np.multiply(a.real, b.imag, out=im)
+    im += a.imag * b.real
+    im *= -2.0
+    surface = out.reshape(nk, n + 2 * n_pair, nl * nr)
+    return surface, surface[:, n + n_pair :]
 
 
 def kernel_features(
