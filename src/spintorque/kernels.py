@@ -232,20 +232,15 @@ def pair_features(eig: EigenData) -> tuple[np.ndarray, np.ndarray]:
     nr = eig.right.shape[1]
     upper, lower = np.triu_indices(n, 1)
     n_pair = len(upper)
-    diag = np.arange(n)
-    a = eig.left[:, :, lower, upper].swapaxes(1, 2)[..., :, None]  # A_nm, m = upper < n
-    b = eig.right[:, :, upper, lower].swapaxes(1, 2)[..., None, :]  # B_mn
-    a_diag = eig.left[:, :, diag, diag].real.swapaxes(1, 2)[..., :, None]
-    b_diag = eig.right[:, :, diag, diag].real.swapaxes(1, 2)[..., None, :]
+    left = eig.left.reshape(nk, nl, n * n)
+    right = eig.right.reshape(nk, nr, n * n)
+    diag = np.arange(n) * (n + 1)
     out = np.empty((nk, n + 2 * n_pair, nl, nr))
-    np.multiply(a_diag, b_diag, out=out[:, :n])
-    re, im = out[:, n : n + n_pair], out[:, n + n_pair :]
-    np.multiply(a.real, b.real, out=re)
-    re -= a.imag * b.imag
-    re *= 2.0
-    np.multiply(a.real, b.imag, out=im)
-    im += a.imag * b.real
-    im *= -2.0
+    out[:, :n] = np.einsum("kln,krn->knlr", left[:, :, diag].real, right[:, :, diag].real)
+    # A_nm B_mn with m = upper < n = lower
+    ab = np.einsum("klp,krp->kplr", left[:, :, lower * n + upper], right[:, :, upper * n + lower])
+    np.multiply(ab.real, 2.0, out=out[:, n : n + n_pair])
+    np.multiply(ab.imag, -2.0, out=out[:, n + n_pair :])
     surface = out.reshape(nk, n + 2 * n_pair, nl * nr)
     return surface, surface[:, n + n_pair :]
 
