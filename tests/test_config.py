@@ -232,6 +232,14 @@ def test_hash_depends_on_the_physics_only():
             ["sweep.cutoff: value -1.0", "cutoff"],
         ),
         (lambda t: t.replace("[model]", "[model\n"), ["not valid TOML"]),
+        (
+            lambda t: t.replace("eta = 0.05", 'eta = 0.05\nblocks = ["current"]'),
+            ["response.blocks[0] = 'current'", "'current_force'"],
+        ),
+        (
+            lambda t: t.replace("eta = 0.05", "eta = 0.05\nblocks = []"),
+            ["response.blocks", "at least 1 item"],
+        ),
         (lambda t: t.replace('name = "DiracSurface"', ""), ["model.name: missing"]),
     ],
 )

@@ -235,3 +235,21 @@ def test_write_dataset_is_atomic_and_netcdf_safe(tmp_path, monkeypatch):
         write_dataset(ds.assign(a=ds.a * 2), path)
     assert read_dataset(path).identical(back)  # the old file is intact
     assert [p.name for p in Path(tmp_path).iterdir()] == ["r.nc"]
+
+
+def test_blocks_in_the_config_restrict_the_result_and_its_figures(tmp_path):
+    text = CHEAP.replace("eta = 0.05", 'eta = 0.05\nblocks = ["current_force", "spin_force"]')
+    spec = spec_of(text + "[sweep]\nef = [0.2, 0.3]\n")
+    outcome = sweep.run(spec, tmp_path, figures=True)
+    ds = outcome.dataset
+    assert {"current_force", "spin_force"} <= set(ds.data_vars)
+    assert "spin_exchange" not in ds and "exchange_force_error" not in ds
+    assert sorted(p.name for p in outcome.figures) == [
+        "current_force_vs_ef.png",
+        "spin_force_vs_ef.png",
+    ]
+    full = st.response(
+        st.models.DiracSurface(vf=1.0, delta=0.2, cutoff=5.0), ef=[0.2, 0.3], eta=0.05, rtol=1e-3
+    )
+    scale = np.abs(full.current_force).max().item()
+    np.testing.assert_allclose(ds.current_force, full.current_force, rtol=0, atol=1e-3 * scale)

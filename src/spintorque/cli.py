@@ -373,7 +373,7 @@ def print_tensors(ds: Any, console: Any) -> None:
     from .plotting import BLOCKS
 
     dim = int(ds.attrs.get("dim", 3))
-    for name in BLOCKS:
+    for name in (b for b in BLOCKS if b in ds):
         block, error = ds[name], ds[f"{name}_error"]
         rows = "xy" if dim == 2 and name in _VELOCITY_LEFT else "xyz"
         cols = "xy" if dim == 2 and name in _VELOCITY_RIGHT else "xyz"

@@ -118,12 +118,18 @@ def block_figure(ds: xr.Dataset, block: str, axis: str) -> Any:
 
 
 def write_figures(
-    ds: xr.Dataset, folder: str | os.PathLike, *, blocks: tuple[str, ...] = BLOCKS, dpi: int = 100
+    ds: xr.Dataset,
+    folder: str | os.PathLike,
+    *,
+    blocks: tuple[str, ...] | None = None,
+    dpi: int = 100,
 ) -> list[Path]:
-    """Write ``<block>_vs_<axis>.png`` for every block and swept axis; return the paths.
+    """Write ``<block>_vs_<axis>.png`` for every block (default: those in ``ds``) and swept
+    axis; return the paths.
 
     A result with no swept axis (a single point) has nothing to plot and gives no files.
     """
+    blocks = tuple(b for b in BLOCKS if b in ds) if blocks is None else blocks
     folder = Path(folder)
     paths = []
     for axis in swept_axes(ds):

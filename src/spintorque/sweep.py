@@ -54,6 +54,13 @@ from .responses import AXES, BLOCK_DESCRIPTIONS, CONVENTIONS, PARTS
 Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 ProgressCallback = Callable[[int, int], None]
 BLOCK_NAMES = tuple(BLOCK_DESCRIPTIONS)
+
+
+def present_blocks(ds: xr.Dataset) -> tuple[str, ...]:
+    """The response blocks a result holds (all of them unless ``blocks`` was given)."""
+    return tuple(name for name in BLOCK_NAMES if name in ds)
+
+
 POINT_ATTRS = ("error_estimate", "converged", "n_kpoints", "dim")
 
 
@@ -442,9 +449,10 @@ def collect(plan: Plan, results: dict[int, TaskResult]) -> xr.Dataset:
     dims = [a.name for a in plan.task_axes]
     shape = plan.shape
     ordered = [results[t.index].dataset for t in plan.tasks]
-    inner = list(ordered[0][BLOCK_NAMES[0]].dims)
+    names = present_blocks(ordered[0])
+    inner = list(ordered[0][names[0]].dims)
     data_vars = {}
-    for name in BLOCK_NAMES:
+    for name in names:
         for var in (name, f"{name}_error"):
             stacked = np.stack([np.asarray(ds[var].values, dtype=float) for ds in ordered])
             data_vars[var] = (
@@ -551,7 +559,7 @@ def summary(ds: xr.Dataset) -> dict[str, Any]:
     if not sweep:
         out["blocks"] = {
             name: {part: ds[name].sel(part=part).values.tolist() for part in PARTS}
-            for name in BLOCK_NAMES
+            for name in present_blocks(ds)
         }
     return out
 

@@ -46,6 +46,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..engine import BLOCKS
 from ..errors import ModelError, SpintorqueError
 from ..models.registry import model_names, model_parameters
 
@@ -86,6 +87,9 @@ class ModelSection(BaseModel):
     name: str
 
 
+BlockName = Literal[tuple(BLOCKS)]  # the response blocks spintorque.response can compute
+
+
 class ResponseSection(BaseModel):
     """``[response]``: the scalar arguments of :func:`spintorque.response`."""
 
@@ -99,6 +103,7 @@ class ResponseSection(BaseModel):
     rtol: FiniteFloat = Field(1e-6, ge=1e-10, lt=0.1)
     max_points: int = Field(20_000_000, ge=1000)
     on_unconverged: Literal["warn", "raise"] = "warn"
+    blocks: list[BlockName] | None = Field(None, min_length=1)
 
     @field_validator("m")
     @classmethod
