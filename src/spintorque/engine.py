@@ -194,8 +194,11 @@ def fermi_breaks(
     only bracketed (the 2-D refinement follows it).
     """
     n_ray = 32
+    # radii per ray: fewer for many-band models, whose diagonalisations dominate here (the
+    # regula-falsi steps restore the accuracy of each crossing)
+    n_lin, n_geo = (160, 240) if model.n_bands <= 4 else (64, 96)
     r = np.unique(
-        np.concatenate([np.linspace(0.0, r_max, 160), r_max * np.geomspace(1e-4, 1.0, 240)])
+        np.concatenate([np.linspace(0.0, r_max, n_lin), r_max * np.geomspace(1e-4, 1.0, n_geo)])
     )
     phi = 2 * np.pi * (np.arange(n_ray) + 0.5) / n_ray
     direction = np.stack([np.cos(phi), np.sin(phi)], -1)
