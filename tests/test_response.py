@@ -1,5 +1,7 @@
 """The response() API: labelled output, error estimates, EF/T dimensions, cutoff, user models."""
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy.integrate import simpson
@@ -235,3 +237,39 @@ def test_derived_quantities_name_a_missing_block(dirac):
         st.conductivity(res)
     with pytest.raises(st.ParameterError, match="no exchange_exchange"):
         st.gilbert_damping(res, s_fm=10.0)
+
+
+def test_thin_annulus_at_the_rashba_band_bottom_matches_radial_quadrature():
+    """EF 1e-6 above the minimum of the lower Rashba band (a ring of width 0.002 between the
+    ray samples) with eta = 1e-7: the engine against scipy quad along the radius (m = z makes
+    the integrand isotropic; its angular average is exact with 8 angles)."""
+    from scipy.integrate import quad
+
+    from spintorque.engine import operator_slices
+    from spintorque.kernels import eigendata, response_density
+
+    model = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.02, cutoff=3.0)
+    m = np.array([0.0, 0.0, 1.0])
+    k = np.linspace(0.2, 0.3, 200001)
+    e = np.linalg.eigvalsh(model.hamiltonian(np.c_[k, 0 * k], m))[:, 0]
+    ef, eta = e.min() + 1e-6, 1e-7
+    res = st.response(model, ef=ef, eta=eta, m=m, rtol=1e-6, blocks="current_force")
+    phis = np.arange(8) * np.pi / 4
+    left, right = operator_slices(2)
+
+    def radial(kr):
+        pts = np.c_[kr * np.cos(phis), kr * np.sin(phis)]
+        dens = response_density(eigendata(model, pts, m), [ef], eta)[:, 0, 1]  # surface part
+        return dens[:, left["velocity"], right["velocity"]][:, 0, 0].mean() * kr / (2 * np.pi)
+
+    roots = k[np.flatnonzero(np.diff(np.sign(e - ef)))]
+    assert len(roots) == 2  # an annulus
+    edges = [0.0, roots[0] - 0.01, roots[0], roots[1], roots[1] + 0.01, model.cutoff]
+    exact = sum(
+        quad(radial, a, b, limit=2000, epsabs=0, epsrel=1e-10)[0]
+        for a, b in itertools.pairwise(edges)
+    )
+    value = float(res.current_force.sel(part="surface", i="x", j="x"))
+    error = float(res.current_force_error.sel(part="surface", i="x", j="x"))
+    assert abs(value - exact) <= error + 1e-9 * abs(exact)
+    assert abs(value - exact) <= 1e-6 * abs(exact)

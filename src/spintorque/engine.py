@@ -213,20 +213,72 @@ def fermi_breaks(
     found = []
     for band in range(bands.shape[2]):
         lev, ray, idx, _ = _crossings(bands[:, :, band], levels)
-        if len(lev) == 0:
-            continue
-        bracket = [r[idx], r[idx + 1], bands[ray, idx, band], bands[ray, idx + 1, band]]
-        r_cross, slope = _regula_falsi(
-            bracket, levels[lev], functools.partial(band_on_rays, band, ray)
-        )
-        width = np.clip(eta / np.maximum(slope, 1e-12), 1e-9 * r_max, 0.02 * r_max)
-        found.append(_contour_radii(lev, r_cross, width))
+        width = np.zeros(0)
+        if len(lev):
+            bracket = [r[idx], r[idx + 1], bands[ray, idx, band], bands[ray, idx + 1, band]]
+            r_cross, slope = _regula_falsi(
+                bracket, levels[lev], functools.partial(band_on_rays, band, ray)
+            )
+            width = np.clip(eta / np.maximum(slope, 1e-12), 1e-9 * r_max, 0.02 * r_max)
+        else:
+            r_cross = np.zeros(0)
+        # thin rings around band extrema that fall between the samples
+        hidden = _hidden_crossings(r, bands[:, :, band], levels, eta, r_max)
+        lev, ray = np.concatenate([lev, hidden[0]]), np.concatenate([ray, hidden[1]])
+        r_cross, width = np.concatenate([r_cross, hidden[2]]), np.concatenate([width, hidden[3]])
+        if len(lev):
+            found.append(_contour_radii(lev, ray, r_cross, width))
     if not found:
         return np.zeros(0)
     points, widths, rank = (np.concatenate([f[i] for f in found]) for i in range(3))
     keep = (points > 0) & (points < r_max)
     order = np.argsort(points[keep])
     return _thin(points[keep][order], MIN_CELL_WIDTHS * widths[keep][order], rank[keep][order])
+
+
+def _hidden_crossings(
+    r: np.ndarray, band: np.ndarray, levels: np.ndarray, eta: float, r_max: float
+) -> tuple[np.ndarray, ...]:
+    """Crossings near a band extremum between samples, where no sample crosses the level.
+
+    At each sampled local minimum (maximum) along a ray the parabola through it and its two
+    neighbours gives the extremum; a level between the sampled and the parabolic extremum is
+    crossed twice between the samples, at the parabola's roots (a narrow annulus, e.g. near the
+    bottom of a Rashba band). Returns level index, ray, radius and Lorentzian width per crossing.
+    """
+    e0, e1, e2 = band[:, :-2], band[:, 1:-1], band[:, 2:]
+    r0, r1, r2 = r[:-2], r[1:-1], r[2:]
+    extremum = (e1 - e0) * (e2 - e1) < 0
+    ray, i = np.nonzero(extremum)
+    empty = (np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0))
+    if len(ray) == 0:
+        return empty
+    # parabola e = a (x - x*)^2 + e* through the three samples
+    x0, x1, x2 = r0[i], r1[i], r2[i]
+    f0, f1, f2 = e0[ray, i], e1[ray, i], e2[ray, i]
+    d01, d12 = (f1 - f0) / (x1 - x0), (f2 - f1) / (x2 - x1)
+    a = (d12 - d01) / (x2 - x0)
+    a = np.where(a == 0, np.finfo(float).tiny, a)
+    x_star = 0.5 * (x0 + x1) - d01 / (2 * a)
+    e_star = f1 - a * (x1 - x_star) ** 2
+    lo, hi = np.minimum(e_star, f1), np.maximum(e_star, f1)
+    first = np.searchsorted(levels, lo, side="right")
+    stop = np.searchsorted(levels, hi, side="left")
+    count = np.maximum(stop - first, 0)
+    if count.sum() == 0:
+        return empty
+    which = np.repeat(np.arange(len(ray)), count)
+    lev = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + first[which]
+    offset = np.sqrt(np.abs((levels[lev] - e_star[which]) / a[which]))
+    slope = np.maximum(2 * np.abs(a[which]) * offset, 1e-12)
+    width = np.clip(eta / slope, 1e-9 * r_max, 0.02 * r_max)
+    radius = np.concatenate([x_star[which] - offset, x_star[which] + offset])
+    return (
+        np.tile(lev, 2),
+        np.tile(ray[which], 2),
+        np.clip(radius, 0.0, r_max),
+        np.tile(width, 2),
+    )
 
 
 def _regula_falsi(
@@ -270,13 +322,21 @@ def _crossings(band: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _contour_radii(
-    lev: np.ndarray, r_cross: np.ndarray, width: np.ndarray
+    lev: np.ndarray, ray: np.ndarray, r_cross: np.ndarray, width: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Breakpoints, their local widths and ranks (1: Fermi momentum, 0: graded point) from the
-    crossings (level index, radius, Lorentzian width) of one band on the rays."""
-    order = np.lexsort((r_cross, lev))  # by level, then radius
-    lev, r_cross, width = lev[order], r_cross[order], width[order]
-    first = np.flatnonzero(np.r_[True, lev[1:] != lev[:-1]])
+    crossings (level index, ray, radius, Lorentzian width) of one band on the rays.
+
+    Crossings are grouped into branches: the j-th crossing of a level along each ray (the inner
+    and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
+    """
+    order = np.lexsort((r_cross, ray, lev))
+    lev, ray, r_cross, width = lev[order], ray[order], r_cross[order], width[order]
+    start = np.flatnonzero(np.r_[True, (lev[1:] != lev[:-1]) | (ray[1:] != ray[:-1])])
+    branch = np.arange(len(lev)) - np.repeat(start, np.diff(np.r_[start, len(lev)]))
+    order = np.lexsort((r_cross, branch, lev))  # by level, branch, then radius
+    lev, branch, r_cross, width = lev[order], branch[order], r_cross[order], width[order]
+    first = np.flatnonzero(np.r_[True, (lev[1:] != lev[:-1]) | (branch[1:] != branch[:-1])])
     last = np.r_[first[1:] - 1, len(lev) - 1]
     r_lo, r_hi, w_lo, w_hi = r_cross[first], r_cross[last], width[first], width[last]
     circular = r_hi - r_lo <= 2 * np.maximum(w_lo, w_hi)
