@@ -17,9 +17,10 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .integrate.brillouin import lattice_integrator
+from .integrate.contours import fermi_breaks
 from .integrate.disk import DiskIntegrator, IntegrationResult
 from .integrate.thermal import thermal_grid
-from .kernels import band_energies, eigendata, response_density, weighted_response
+from .kernels import eigendata, response_density, weighted_response
 from .models.base import BlochModel, BrillouinZone, Disk
 
 # block name -> (left operator set, right operator set)
@@ -33,13 +34,6 @@ BLOCKS: dict[str, tuple[str, str]] = {
 }
 # relative floor of the per-block tolerance (guards blocks that vanish by symmetry)
 TOLERANCE_FLOOR = 1e-9
-# first-mesh breakpoints about each Fermi momentum: r_F +- w x these (w = eta / |de/dk|)
-GRADED_OFFSETS = np.array([2.0, 8.0, 32.0])
-# ... and breakpoints closer than this many widths w are merged
-MIN_CELL_WIDTHS = 1.0
-# rings of this many widths w, at most MAX_BRACKET_RINGS, across a non-circular contour
-BRACKET_RING_WIDTHS = 2.0
-MAX_BRACKET_RINGS = 64
 
 
 @functools.cache
@@ -173,210 +167,6 @@ def block_tolerance(value: np.ndarray, layout: OperatorLayout | int, rtol: float
         scale = np.maximum(scale, TOLERANCE_FLOOR * overall)
         tol[:, :, left[lname], right[rname]] = rtol * scale[:, None]
     return tol
-
-
-def fermi_breaks(
-    model: BlochModel,
-    m: np.ndarray,
-    energies: np.ndarray,
-    eta: float,
-    r_max: float,
-    center: np.ndarray,
-) -> np.ndarray:
-    """Radii about the band centre where bands cross the energies, with meshes graded to eta/v.
-
-    Bands are sampled on 32 rays (radii uniform plus geometric towards the centre, where Fermi
-    momenta usually are); each crossing is then located by two regula-falsi steps. Around each
-    crossing radius r_F (min and max over the rays) breakpoints are put at r_F and
-    r_F +- w x GRADED_OFFSETS, w = eta / |de/dr| (the Lorentzian width in k). Breakpoints closer
-    than MIN_CELL_WIDTHS x w are merged, so a dense energy scan gives cells of about that width
-    across the range its Fermi momenta cover. A contour far from circular about the centre is
-    only bracketed (the 2-D refinement follows it).
-    """
-    n_ray = 32
-    # radii per ray: fewer for many-band models, whose diagonalisations dominate here (the
-    # regula-falsi steps restore the accuracy of each crossing)
-    n_lin, n_geo = (160, 240) if model.n_bands <= 4 else (64, 96)
-    r = np.unique(
-        np.concatenate([np.linspace(0.0, r_max, n_lin), r_max * np.geomspace(1e-4, 1.0, n_geo)])
-    )
-    phi = 2 * np.pi * (np.arange(n_ray) + 0.5) / n_ray
-    direction = np.stack([np.cos(phi), np.sin(phi)], -1)
-    k = center + (r[None, :, None] * direction[:, None, :]).reshape(-1, 2)
-    bands = band_energies(model.hamiltonian(k, m)).reshape(n_ray, len(r), -1)
-    levels = np.unique(np.asarray(energies, dtype=float))
-
-    def band_on_rays(band: int, ray: np.ndarray, radius: np.ndarray) -> np.ndarray:
-        points = center + radius[:, None] * direction[ray]
-        return band_energies(model.hamiltonian(points, m))[:, band]
-
-    found = []
-    for band in range(bands.shape[2]):
-        lev, ray, idx, _ = _crossings(bands[:, :, band], levels)
-        width = np.zeros(0)
-        if len(lev):
-            bracket = [r[idx], r[idx + 1], bands[ray, idx, band], bands[ray, idx + 1, band]]
-            r_cross, slope = _regula_falsi(
-                bracket, levels[lev], functools.partial(band_on_rays, band, ray)
-            )
-            width = np.clip(eta / np.maximum(slope, 1e-12), 1e-9 * r_max, 0.02 * r_max)
-        else:
-            r_cross = np.zeros(0)
-        # thin rings around band extrema that fall between the samples
-        hidden = _hidden_crossings(r, bands[:, :, band], levels, eta, r_max)
-        lev, ray = np.concatenate([lev, hidden[0]]), np.concatenate([ray, hidden[1]])
-        r_cross, width = np.concatenate([r_cross, hidden[2]]), np.concatenate([width, hidden[3]])
-        if len(lev):
-            found.append(_contour_radii(lev, ray, r_cross, width))
-    if not found:
-        return np.zeros(0)
-    points, widths, rank = (np.concatenate([f[i] for f in found]) for i in range(3))
-    keep = (points > 0) & (points < r_max)
-    order = np.argsort(points[keep])
-    return _thin(points[keep][order], MIN_CELL_WIDTHS * widths[keep][order], rank[keep][order])
-
-
-def _hidden_crossings(
-    r: np.ndarray, band: np.ndarray, levels: np.ndarray, eta: float, r_max: float
-) -> tuple[np.ndarray, ...]:
-    """Crossings near a band extremum between samples, where no sample crosses the level.
-
-    At each sampled local minimum (maximum) along a ray the parabola through it and its two
-    neighbours gives the extremum; a level between the sampled and the parabolic extremum is
-    crossed twice between the samples, at the parabola's roots (a narrow annulus, e.g. near the
-    bottom of a Rashba band). Returns level index, ray, radius and Lorentzian width per crossing.
-    """
-    e0, e1, e2 = band[:, :-2], band[:, 1:-1], band[:, 2:]
-    r0, r1, r2 = r[:-2], r[1:-1], r[2:]
-    extremum = (e1 - e0) * (e2 - e1) < 0
-    ray, i = np.nonzero(extremum)
-    empty = (np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0))
-    if len(ray) == 0:
-        return empty
-    # parabola e = a (x - x*)^2 + e* through the three samples
-    x0, x1, x2 = r0[i], r1[i], r2[i]
-    f0, f1, f2 = e0[ray, i], e1[ray, i], e2[ray, i]
-    d01, d12 = (f1 - f0) / (x1 - x0), (f2 - f1) / (x2 - x1)
-    a = (d12 - d01) / (x2 - x0)
-    a = np.where(a == 0, np.finfo(float).tiny, a)
-    x_star = 0.5 * (x0 + x1) - d01 / (2 * a)
-    e_star = f1 - a * (x1 - x_star) ** 2
-    lo, hi = np.minimum(e_star, f1), np.maximum(e_star, f1)
-    first = np.searchsorted(levels, lo, side="right")
-    stop = np.searchsorted(levels, hi, side="left")
-    count = np.maximum(stop - first, 0)
-    if count.sum() == 0:
-        return empty
-    which = np.repeat(np.arange(len(ray)), count)
-    lev = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + first[which]
-    offset = np.sqrt(np.abs((levels[lev] - e_star[which]) / a[which]))
-    slope = np.maximum(2 * np.abs(a[which]) * offset, 1e-12)
-    width = np.clip(eta / slope, 1e-9 * r_max, 0.02 * r_max)
-    radius = np.concatenate([x_star[which] - offset, x_star[which] + offset])
-    return (
-        np.tile(lev, 2),
-        np.tile(ray[which], 2),
-        np.clip(radius, 0.0, r_max),
-        np.tile(width, 2),
-    )
-
-
-def _regula_falsi(
-    bracket: list[np.ndarray], level: np.ndarray, energy: Callable[[np.ndarray], np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two regula-falsi steps on brackets [r0, r1] with energies e0, e1 around ``level``.
-
-    Returns the crossing radii and |de/dr| on the final brackets.
-    """
-    r0, r1, e0, e1 = (np.array(x, dtype=float) for x in bracket)
-    for _ in range(2):
-        den = e1 - e0
-        t = np.clip((level - e0) / np.where(den == 0, 1.0, den), 0.0, 1.0)
-        rc = r0 + t * (r1 - r0)
-        ec = energy(rc)
-        left = (ec - level) * (e0 - level) > 0  # the root is in [rc, r1]
-        r0, e0 = np.where(left, rc, r0), np.where(left, ec, e0)
-        r1, e1 = np.where(left, r1, rc), np.where(left, e1, ec)
-    den = e1 - e0
-    t = np.clip((level - e0) / np.where(den == 0, 1.0, den), 0.0, 1.0)
-    slope = np.abs(den) / np.maximum(r1 - r0, np.finfo(float).tiny)
-    return r0 + t * (r1 - r0), slope
-
-
-def _crossings(band: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Every (level, ray, segment) where a band sampled on rays crosses a sorted level.
-
-    Cost ~ segments + crossings: each segment [e_i, e_i+1] takes the levels in its range.
-    Returns level index, ray, segment index and the fraction t of the segment.
-    """
-    e0, e1 = band[:, :-1].ravel(), band[:, 1:].ravel()
-    first = np.searchsorted(levels, np.minimum(e0, e1), side="left")
-    stop = np.searchsorted(levels, np.maximum(e0, e1), side="right")
-    count = np.maximum(stop - first, 0)
-    seg = np.repeat(np.arange(len(e0)), count)
-    lev = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + first[seg]
-    den = e1[seg] - e0[seg]
-    t = (levels[lev] - e0[seg]) / np.where(den == 0, 1.0, den)
-    ray, idx = np.divmod(seg, band.shape[1] - 1)
-    return lev, ray, idx, np.clip(t, 0.0, 1.0)
-
-
-def _contour_radii(
-    lev: np.ndarray, ray: np.ndarray, r_cross: np.ndarray, width: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Breakpoints, their local widths and ranks (1: Fermi momentum, 0: graded point) from the
-    crossings (level index, ray, radius, Lorentzian width) of one band on the rays.
-
-    Crossings are grouped into branches: the j-th crossing of a level along each ray (the inner
-    and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
-    """
-    order = np.lexsort((r_cross, ray, lev))
-    lev, ray, r_cross, width = lev[order], ray[order], r_cross[order], width[order]
-    start = np.flatnonzero(np.r_[True, (lev[1:] != lev[:-1]) | (ray[1:] != ray[:-1])])
-    branch = np.arange(len(lev)) - np.repeat(start, np.diff(np.r_[start, len(lev)]))
-    order = np.lexsort((r_cross, branch, lev))  # by level, branch, then radius
-    lev, branch, r_cross, width = lev[order], branch[order], r_cross[order], width[order]
-    first = np.flatnonzero(np.r_[True, (lev[1:] != lev[:-1]) | (branch[1:] != branch[:-1])])
-    last = np.r_[first[1:] - 1, len(lev) - 1]
-    r_lo, r_hi, w_lo, w_hi = r_cross[first], r_cross[last], width[first], width[last]
-    circular = r_hi - r_lo <= 2 * np.maximum(w_lo, w_hi)
-    offsets = np.concatenate([[0.0], -GRADED_OFFSETS, GRADED_OFFSETS])
-    rings = np.concatenate([r_lo[circular], r_hi[circular]])
-    ring_w = np.concatenate([w_lo[circular], w_hi[circular]])
-    graded = (rings[:, None] + ring_w[:, None] * offsets).ravel()
-    graded_w = np.repeat(ring_w, len(offsets))
-    graded_rank = np.tile(offsets == 0, len(rings)).astype(float)
-    # a contour far from circular about the centre: rings of width ~BRACKET_RING_WIDTHS x w across
-    # its radial range, so that the ridge is inside a resolved ring at every angle (the 2-D
-    # refinement then only has to follow it in the angle)
-    brackets, bracket_w = [], []
-    for lo, hi, w0, w1 in zip(
-        r_lo[~circular], r_hi[~circular], w_lo[~circular], w_hi[~circular], strict=True
-    ):
-        w = min(w0, w1)
-        count = int(min(np.ceil((hi - lo + 2 * w) / (BRACKET_RING_WIDTHS * w)), MAX_BRACKET_RINGS))
-        brackets.append(np.linspace(lo - w, hi + w, count + 1))
-        bracket_w.append(np.full(count + 1, 0.5 * (hi - lo + 2 * w) / count / MIN_CELL_WIDTHS))
-    brackets = np.concatenate(brackets) if brackets else np.zeros(0)
-    bracket_w = np.concatenate(bracket_w) if bracket_w else np.zeros(0)
-    return (
-        np.concatenate([graded, brackets]),
-        np.concatenate([graded_w, bracket_w]),
-        np.concatenate([graded_rank, np.ones(len(brackets))]),
-    )
-
-
-def _thin(points: np.ndarray, spacing: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Merge sorted points closer than the smaller of their ``spacing``: of two such points the
-    one of higher rank is kept (a Fermi momentum over a graded point), else the first."""
-    kept: list[list[float]] = []
-    for p, sp, rk in zip(points, spacing, rank, strict=True):
-        if kept and p - kept[-1][0] < (1 - 1e-9) * min(sp, kept[-1][1]):
-            if rk > kept[-1][2]:
-                kept[-1] = [p, sp, rk]
-            continue
-        kept.append([p, sp, rk])
-    return np.array([k[0] for k in kept])
 
 
 def make_integrator(
