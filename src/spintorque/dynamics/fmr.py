@@ -209,7 +209,15 @@ def damping_anisotropy(
         settings = ElectronSettings(ef=float(ef), eta=eta, temperature=temperature, rtol=rtol)
         row = {}
         for label, axis in (("out_of_plane", (0.0, 0.0, 1.0)), ("in_plane", (1.0, 0.0, 0.0))):
-            res = response(model, ef=float(ef), eta=eta, m=axis, temperature=temperature, rtol=rtol)
+            res = response(
+                model,
+                ef=float(ef),
+                eta=eta,
+                m=axis,
+                temperature=temperature,
+                rtol=rtol,
+                blocks="exchange_exchange",  # all the damping needs
+            )
             alpha = gilbert_damping_si(
                 res, ms=magnet.ms, thickness=magnet.thickness, g=magnet.g, units=units
             )

@@ -71,6 +71,7 @@ def engine_tensors(model, settings: ElectronSettings, m) -> np.ndarray:
         temperature=settings.temperature,
         rtol=settings.rtol,
         on_unconverged="raise",
+        blocks=TENSORS,
     )
     return np.stack([res[name].sel(part=settings.part).values for name in TENSORS])
 
