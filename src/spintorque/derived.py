@@ -21,6 +21,7 @@ import xarray as xr
 
 from .errors import ParameterError
 from .responses import AXES, response, validate_magnetization
+from .units import cross_along, unit_vector
 
 SOT_BLOCKS = ("spin_force", "current_force", "exchange_force")
 
@@ -40,13 +41,6 @@ def conductivity(res: xr.Dataset) -> xr.DataArray:
     sigma = 2 * np.pi * _block(res, "current_force")
     sigma.attrs = {"long_name": "conductivity sigma_ij", "units": "e^2/h"}
     return sigma.rename("conductivity")
-
-
-def _unit_vector(name: str, vec) -> np.ndarray:
-    arr = np.asarray(vec, dtype=float)
-    if arr.shape != (3,) or not np.all(np.isfinite(arr)) or np.linalg.norm(arr) == 0:
-        raise ParameterError(f"{name} must be a finite nonzero 3-vector, got {vec!r}")
-    return arr / np.linalg.norm(arr)
 
 
 def _projector(direction: np.ndarray) -> xr.DataArray:
@@ -86,7 +80,7 @@ def damping_for_axis(alpha: xr.DataArray, axis) -> xr.DataArray:
 
     ``alpha`` must be the damping tensor computed at m = axis; returns tr(P alpha P)/2.
     """
-    n = _unit_vector("axis", axis)
+    n = unit_vector("axis", axis)
     proj = _sandwich(_projector(n), alpha)
     out = 0.5 * (proj.sel(i="x", j="x") + proj.sel(i="y", j="y") + proj.sel(i="z", j="z"))
     out.attrs = {"long_name": f"damping for precession about {tuple(n)}", "units": "1"}
@@ -96,11 +90,6 @@ def damping_for_axis(alpha: xr.DataArray, axis) -> xr.DataArray:
 def _contract_force(block: xr.DataArray, force: np.ndarray) -> xr.DataArray:
     f = xr.DataArray(force, dims=("j",), coords={"j": list(AXES)})
     return xr.dot(block, f, dim="j").rename(i="a")
-
-
-def _cross(m: np.ndarray, vec: xr.DataArray) -> xr.DataArray:
-    data = np.cross(m, np.moveaxis(vec.values, vec.get_axis_num("a"), -1))
-    return vec.copy(data=np.moveaxis(data, -1, vec.get_axis_num("a")))
 
 
 def spin_orbit_torque(
@@ -120,7 +109,7 @@ def spin_orbit_torque(
     - sigma_EE: the longitudinal conductivity along the field (raw, e^2 = 1).
     """
     m_vec = validate_magnetization(m)
-    e_hat = _unit_vector("field", field)
+    e_hat = unit_vector("field", field)
     force = -e_hat
     kwargs = dict(ef=ef, eta=eta, temperature=temperature, rtol=rtol, **options)
     kwargs["blocks"] = SOT_BLOCKS  # only what the torques need
@@ -138,7 +127,7 @@ def spin_orbit_torque(
     )
     for name, sign in (("fieldlike", 1.0), ("dampinglike", -1.0)):
         out[f"spin_density_{name}"] = 0.5 * (spin_p + sign * spin_m)
-        torque = _cross(m_vec, 0.5 * (exch_p + sign * exch_m))
+        torque = cross_along(m_vec, 0.5 * (exch_p + sign * exch_m))
         out[f"torque_{name}"] = torque
         out[f"torque_{name}_per_current"] = torque / sigma
     out["sigma_EE"] = sigma

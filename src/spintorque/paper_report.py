@@ -32,6 +32,21 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def _section(
+    title: str,
+    intro: str,
+    head: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    figure: str,
+    outro: str | None = None,
+) -> str:
+    """A report section: title, intro paragraph, table, optional verdict, figure."""
+    parts = [title, _para(intro), "", _table(head, rows), ""]
+    if outro is not None:
+        parts += [_para(outro), ""]
+    return "\n".join([*parts, f"![{figure}](figures/{figure}.png)"])
+
+
 def section_cone(ds: xr.Dataset) -> str:
     rows = []
     for delta in ds.delta.values:
@@ -58,17 +73,13 @@ def section_cone(ds: xr.Dataset) -> str:
         "max abs(engine/closed - 1)",
         "verdict",
     ]
-    return "\n".join(
-        [
-            "## 1. Cone-averaged anti-damping torque ~ sin^2(theta) (claim i)",
-            _para(intro),
-            "",
-            _table(head, rows),
-            "",
-            _para(outro),
-            "",
-            "![cone](figures/cone.png)",
-        ]
+    return _section(
+        "## 1. Cone-averaged anti-damping torque ~ sin^2(theta) (claim i)",
+        intro,
+        head,
+        rows,
+        "cone",
+        outro,
     )
 
 
@@ -102,17 +113,13 @@ def section_damping(ds: xr.Dataset) -> str:
         "exact",
         "max abs(engine/exact - 1)",
     ]
-    return "\n".join(
-        [
-            "## 2. Gilbert damping: in-plane vs out-of-plane axis (claim ii)",
-            _para(intro),
-            "",
-            _table(head, rows),
-            "",
-            _para(outro),
-            "",
-            "![damping](figures/damping.png)",
-        ]
+    return _section(
+        "## 2. Gilbert damping: in-plane vs out-of-plane axis (claim ii)",
+        intro,
+        head,
+        rows,
+        "damping",
+        outro,
     )
 
 
@@ -140,17 +147,13 @@ def section_sea_surface(ds: xr.Dataset) -> str:
         O(Delta/(vF kc)) cutoff term (plus O(eta)); EF in the gap: all sea. Rashba with both bands
         occupied: the sea part vanishes; with one band occupied the ratio depends on EF (about
         2:1 at this EF, but from -0.9 to 2 across the one-band window)."""
-    return "\n".join(
-        [
-            "## 3. Fermi sea vs Fermi surface (claim iii)",
-            _para(intro),
-            "",
-            _table(head, rows),
-            "",
-            _para(outro),
-            "",
-            "![sea_surface](figures/sea_surface.png)",
-        ]
+    return _section(
+        "## 3. Fermi sea vs Fermi surface (claim iii)",
+        intro,
+        head,
+        rows,
+        "sea_surface",
+        outro,
     )
 
 
@@ -163,15 +166,12 @@ def section_conductivity(ds: xr.Dataset) -> str:
         e^2/h. Closed form (corrected Eq. 11): in the gap sigma_xy = -1/2 plus the cutoff term,
         in the band -(Delta/2)/(2 EF) (counted once); sigma_xx = (EF^2 - h_z^2)/(4 eta |EF|)."""
     head = ["EF", "sigma_xx engine", "closed", "sigma_xy engine", "closed"]
-    return "\n".join(
-        [
-            "## 4. sigma_xx (Drude) and sigma_xy vs EF",
-            _para(intro),
-            "",
-            _table(head, rows),
-            "",
-            "![conductivity](figures/conductivity.png)",
-        ]
+    return _section(
+        "## 4. sigma_xx (Drude) and sigma_xy vs EF",
+        intro,
+        head,
+        rows,
+        "conductivity",
     )
 
 
@@ -187,15 +187,12 @@ def section_scaling(ds: xr.Dataset) -> str:
         eta^0. On the TI surface every block is a linear image of Lambda[sigma, sigma], so the
         quantities of one class coincide there."""
     head = ["quantity", "expected", *(f"slope {m}" for m in ds.model.values)]
-    return "\n".join(
-        [
-            "## 5. eta scaling of each part",
-            _para(intro),
-            "",
-            _table(head, rows),
-            "",
-            "![eta_scaling](figures/eta_scaling.png)",
-        ]
+    return _section(
+        "## 5. eta scaling of each part",
+        intro,
+        head,
+        rows,
+        "eta_scaling",
     )
 
 
@@ -227,17 +224,13 @@ def section_convergence(ds: xr.Dataset) -> str:
         "order surface",
         "order total",
     ]
-    return "\n".join(
-        [
-            "## 6. Closed forms against the engine as eta -> 0",
-            _para(intro),
-            "",
-            _table(head, rows),
-            "",
-            _para(outro),
-            "",
-            "![convergence](figures/convergence.png)",
-        ]
+    return _section(
+        "## 6. Closed forms against the engine as eta -> 0",
+        intro,
+        head,
+        rows,
+        "convergence",
+        outro,
     )
 
 

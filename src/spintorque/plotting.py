@@ -20,16 +20,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .engine import BLOCKS as ENGINE_BLOCKS
 from .io.netcdf import atomic_path
 
-BLOCKS = (
-    "spin_exchange",
-    "spin_force",
-    "current_force",
-    "current_exchange",
-    "exchange_exchange",
-    "exchange_force",
-)
+BLOCKS = tuple(ENGINE_BLOCKS)  # every response block, in the engine's order
 PART_STYLES = {"sea": "--", "surface": ":", "total": "-"}
 
 

@@ -222,7 +222,8 @@ def torkance(
     return ds
 
 
-def _unit(name: str, vec) -> np.ndarray:
+def unit_vector(name: str, vec) -> np.ndarray:
+    """``vec`` normalised; ParameterError naming ``name`` unless a finite nonzero 3-vector."""
     arr = np.asarray(vec, dtype=float)
     if arr.shape != (3,) or not np.all(np.isfinite(arr)) or np.linalg.norm(arr) == 0:
         raise ParameterError(f"{name} must be a finite nonzero 3-vector, got {vec!r}")
@@ -233,7 +234,8 @@ def _vec(arr: np.ndarray) -> xr.DataArray:
     return xr.DataArray(arr, dims=("a",), coords={"a": ["x", "y", "z"]})
 
 
-def _cross(m: np.ndarray, vec: xr.DataArray) -> xr.DataArray:
+def cross_along(m: np.ndarray, vec: xr.DataArray) -> xr.DataArray:
+    """m x vec over the vector dimension ``a`` of a labelled array."""
     data = np.cross(m, np.moveaxis(vec.values, vec.get_axis_num("a"), -1))
     return vec.copy(data=np.moveaxis(data, -1, vec.get_axis_num("a")))
 
@@ -268,8 +270,8 @@ def sot_fields(
     thickness = positive("thickness", thickness, "m", upper=1e-3)
     t_c = positive("conductor_thickness", conductor_thickness, "m", upper=1e-3)
     j = positive("current_density", current_density, "A/m^2", upper=1e16)
-    m = _unit("m", sot.attrs["m"])
-    p = np.cross(_unit("normal", normal), _unit("field", sot.attrs["field"]))
+    m = unit_vector("m", sot.attrs["m"])
+    p = np.cross(unit_vector("normal", normal), unit_vector("field", sot.attrs["field"]))
     if np.linalg.norm(np.cross(m, p)) < 1e-6:
         raise ParameterError(f"m = {tuple(m)} is parallel to p = {tuple(p)}: B_FL, B_DL undefined")
     m_x_p = np.cross(m, p)
@@ -278,7 +280,7 @@ def sot_fields(
     for kind, direction in (("fieldlike", p_perp), ("dampinglike", m_x_p)):
         # torque density per unit volume current density (J m^-2 per A m^-2)
         per_j = sot[f"torque_{kind}_per_current"] * HBAR / (E_CHARGE * units.length) * t_c
-        b_vec = _cross(m, per_j) * j / (ms * thickness)  # T
+        b_vec = cross_along(m, per_j) * j / (ms * thickness)  # T
         out[f"field_{kind}_vector"] = (b_vec * 1e3).assign_attrs(
             units="mT", long_name=f"{kind} effective field mu0 H at J = {j:g} A/m^2"
         )

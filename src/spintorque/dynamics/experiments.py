@@ -55,21 +55,6 @@ def electron_model(spec: ElectronsSpec):
 
 def magnet_from(spec: MagnetSpec) -> Magnet:
     """Magnet from a preset and/or explicit values (SI; thickness in nm in the file)."""
-    values = {}
-    if spec.material is not None:
-        mat = ferromagnet(spec.material)
-        values = {
-            k: getattr(mat, k)
-            for k in (
-                "ms",
-                "thickness",
-                "g",
-                "alpha0",
-                "anisotropy_field",
-                "anisotropy_axis",
-                "demag_factors",
-            )
-        }
     explicit = {
         "ms": spec.ms_A_per_m,
         "g": spec.g,
@@ -79,11 +64,13 @@ def magnet_from(spec: MagnetSpec) -> Magnet:
         "demag_factors": spec.demag_factors,
         "thickness": None if spec.thickness_nm is None else spec.thickness_nm * NANOMETRE,
     }
-    values.update({k: v for k, v in explicit.items() if v is not None})
-    missing = {"ms", "thickness"} - set(values)
+    given = {k: v for k, v in explicit.items() if v is not None}
+    if spec.material is not None:
+        return Magnet.from_material(ferromagnet(spec.material), **given)
+    missing = {"ms", "thickness"} - set(given)
     if missing:
         raise ParameterError(f"magnet needs {sorted(missing)} (or a material preset)")
-    return Magnet(**values)
+    return Magnet(**given)
 
 
 def run(config: DynamicsConfig) -> xr.Dataset:

@@ -30,16 +30,18 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ParameterError
-from ..units import E_CHARGE, EV_NM, HBAR, MU0, REFERENCE_CURRENT_DENSITY, RawUnits, positive
+from ..units import (
+    E_CHARGE,
+    EV_NM,
+    HBAR,
+    MU0,
+    REFERENCE_CURRENT_DENSITY,
+    RawUnits,
+    positive,
+    unit_vector,
+)
 from .fmr import normal_frame
 from .llg import Magnet
-
-
-def _unit(name: str, vec) -> np.ndarray:
-    arr = np.asarray(vec, dtype=float)
-    if arr.shape != (3,) or not np.all(np.isfinite(arr)) or np.linalg.norm(arr) == 0:
-        raise ParameterError(f"{name} must be a finite nonzero 3-vector, got {vec!r}")
-    return arr / np.linalg.norm(arr)
 
 
 def _drive_fields(sigmas: np.ndarray, j_vec: np.ndarray, drive: str) -> np.ndarray:
@@ -81,8 +83,8 @@ def sot_at(
         "field": at equal E along j_hat with |E| = J t_c / sigma_EE(m), the convention of
         :func:`spintorque.spin_orbit_torque` and :func:`spintorque.units.sot_fields`.
     """
-    m = _unit("m", m)
-    j_hat = _unit("current_direction", current_direction)
+    m = unit_vector("m", m)
+    j_hat = unit_vector("current_direction", current_direction)
     if abs(j_hat[2]) > 1e-12:
         raise ParameterError(f"current_direction must be in plane, got {current_direction!r}")
     t_c = positive("conductor_thickness", conductor_thickness, "m", upper=1e-3)
@@ -93,7 +95,7 @@ def sot_at(
     dhdm = np.einsum("naj,nj->na", tensors[:, 1], force) * units.energy / units.length**2  # J/m^2
     b_even = -0.5 * (dhdm[0] + dhdm[1]) / (magnet.ms * magnet.thickness)
     b_odd = -0.5 * (dhdm[0] - dhdm[1]) / (magnet.ms * magnet.thickness)
-    p = np.cross(_unit("normal", normal), j_hat)
+    p = np.cross(unit_vector("normal", normal), j_hat)
     m_x_p = np.cross(m, p)
     if np.linalg.norm(m_x_p) < 1e-6:
         raise ParameterError(f"m = {tuple(m)} is parallel to p = {tuple(p)}: B_FL, B_DL undefined")
@@ -125,7 +127,7 @@ def micromagnetic_parameters(
 
     See the module docstring for each code's torque formula and the mapping; all SI.
     """
-    p = _unit("p", p)
+    p = unit_vector("p", p)
     j = positive("current_density", current_density, "A/m^2", upper=1e16)
     a_j = HBAR * j / (2 * E_CHARGE * magnet.ms * magnet.thickness)
     return {
@@ -180,7 +182,7 @@ def cone_torque(
     the ``*_si`` ones in C/m (J m^-2 per V m^-1).
     """
     e1, e2, n = normal_frame(axis)
-    e_hat = _unit("field_direction", field_direction)
+    e_hat = unit_vector("field_direction", field_direction)
     thetas = (
         np.linspace(0.1, 1.4, 14) if thetas is None else np.atleast_1d(np.asarray(thetas, float))
     )
