@@ -66,7 +66,10 @@ def _blocks(value: object) -> tuple[str, ...] | None:
         ) from None
     bad = [n for n in names if n not in BLOCKS]
     if bad or not names:
-        raise ParameterError(f"blocks must name at least one of {', '.join(BLOCKS)}; got {value!r}")
+        what = f"unknown {', '.join(map(repr, bad))}" if bad else "none given"
+        raise ParameterError(
+            f"blocks must name at least one of {', '.join(BLOCKS)}; {what} (got {value!r})"
+        )
     return names
 
 
