@@ -17,5 +17,12 @@ def dirac_full():
 
 
 @pytest.fixture
+def dirac_warped():
+    """Warped TI surface on a smaller disk: no warping pockets, a non-circular Fermi contour
+    at EF = 0.8 (radial range about 4 eta/v at eta = 0.02)."""
+    return st.models.DiracSurface(vf=1.0, delta=0.3, cutoff=3.0, mass=2.0, warping=0.15)
+
+
+@pytest.fixture
 def rashba():
     return st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)

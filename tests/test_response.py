@@ -175,8 +175,10 @@ def test_unconverged_result_warns_or_raises(dirac):
         ("dirac", 0.3, 0.002, (0.6, 0.0, 0.8), 1e-5),
         # an EF scan denser than eta: the merged ~2 eta/v cells
         ("dirac", np.linspace(-0.4, 0.4, 41), 0.01, (0.6, 0.0, 0.8), 1e-4),
-        # a contour far from circular about k0 (Rashba with in-plane m): GK15 sectors
+        # contours far from circular about k0, followed by interpolated curves: Rashba with
+        # in-plane m, and a warped surface with EF high in the band
         ("rashba", 0.2, 0.02, (1.0, 0.0, 0.0), 1e-4),
+        ("dirac_warped", 0.8, 0.02, (0.6, 0.0, 0.8), 1e-4),
         # warped, massive surface: non-circular contours (was 95x underestimated at eta 0.02
         # before the contour's radial range got resolved rings)
         pytest.param("dirac_full", 0.25, 0.04, (0.6, 0.0, 0.8), 1e-4, marks=pytest.mark.slow),

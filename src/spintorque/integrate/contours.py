@@ -1,5 +1,5 @@
 """Fermi contours of a continuum model, located on rays about the band centre, and the radial
-breakpoints of the k mesh that they imply (used by :func:`spintorque.engine.make_integrator`).
+breakpoint curves of the k mesh that they imply (used by :func:`spintorque.engine.make_integrator`).
 
 The disk integrator works in polar coordinates about the band centre k0. Its first mesh puts
 radial breakpoints at every Fermi momentum of every band and level, with cells graded down to
@@ -16,6 +16,7 @@ import numpy as np
 
 from ..kernels import band_energies
 from ..models.base import BlochModel
+from .curves import N_RAYS, BreakCurves, nest, ray_angles
 
 # first-mesh breakpoints about each Fermi momentum: r_F +- w x these (w = eta / |de/dk|)
 GRADED_OFFSETS = np.array([2.0, 8.0, 32.0])
@@ -24,6 +25,11 @@ MIN_CELL_WIDTHS = 1.0
 # rings of this many widths w, at most MAX_BRACKET_RINGS, across a non-circular contour
 BRACKET_RING_WIDTHS = 2.0
 MAX_BRACKET_RINGS = 64
+# follow non-circular contours with interpolated curves (False: brackets of circles, the
+# baseline of benchmarks/noncircular_contours.py)
+FOLLOW_CONTOURS = True
+# a contour is followed when 32 rays resolve it: harmonics from N_RAYS / 4 on below this x w
+RESOLVED_TAIL = 0.25
 
 
 def fermi_breaks(
@@ -33,31 +39,34 @@ def fermi_breaks(
     eta: float,
     r_max: float,
     center: np.ndarray,
-) -> np.ndarray:
-    """Radii about the band centre where bands cross the energies, with meshes graded to eta/v.
+) -> BreakCurves:
+    """Curves about the band centre where bands cross the energies, with meshes graded to eta/v.
 
     Bands are sampled on 32 rays (radii uniform plus geometric towards the centre, where Fermi
     momenta usually are); each crossing is located by two regula-falsi steps, and thin rings
     around a band extremum that fall between the samples are found from the parabola through
     the extremum (:func:`_hidden_crossings`). Crossings are grouped into branches (the j-th
-    along each ray). For each branch that is a circle about the centre (min and max radius over
-    the rays within 2 w) breakpoints are put at r_F and r_F +- w x GRADED_OFFSETS,
-    w = eta / |de/dr| the Lorentzian width in k; a branch far from circular gets rings of
+    along each ray). Each branch is followed by curves at r_F(phi) and r_F(phi) +- w(phi) x
+    GRADED_OFFSETS, w = eta / |de/dr| the Lorentzian width in k: circles for a branch circular
+    about the centre (min and max radius over the rays within 2 w), else the trigonometric
+    interpolant of its crossings (Rashba with in-plane m, warping), so that the panels between
+    curves keep the Lorentzian ridge at a fixed radial coordinate. A branch that cannot be
+    followed (rays crossing it unequally often, or not resolved by 32 rays) gets rings of
     BRACKET_RING_WIDTHS x w across its radial range (the 2-D refinement follows it in angle).
-    Breakpoints closer than MIN_CELL_WIDTHS x w are merged (a Fermi momentum wins), so a dense
-    energy scan gives cells of about w across the range its Fermi momenta cover.
+    Curves closer than MIN_CELL_WIDTHS x w are merged (a Fermi momentum wins; for other curves,
+    see :func:`~.curves.nest`), so a dense energy scan gives cells of about w across the range
+    its Fermi momenta cover.
     """
-    n_ray = 32
     # radii per ray: fewer for many-band models, whose diagonalisations dominate here (the
     # regula-falsi steps restore the accuracy of each crossing)
     n_lin, n_geo = (160, 240) if model.n_bands <= 4 else (64, 96)
     r = np.unique(
         np.concatenate([np.linspace(0.0, r_max, n_lin), r_max * np.geomspace(1e-4, 1.0, n_geo)])
     )
-    phi = 2 * np.pi * (np.arange(n_ray) + 0.5) / n_ray
+    phi = ray_angles()
     direction = np.stack([np.cos(phi), np.sin(phi)], -1)
     k = center + (r[None, :, None] * direction[:, None, :]).reshape(-1, 2)
-    bands = band_energies(model.hamiltonian(k, m)).reshape(n_ray, len(r), -1)
+    bands = band_energies(model.hamiltonian(k, m)).reshape(N_RAYS, len(r), -1)
     levels = np.unique(np.asarray(energies, dtype=float))
 
     def band_on_rays(band: int, ray: np.ndarray, radius: np.ndarray) -> np.ndarray:
@@ -81,13 +90,18 @@ def fermi_breaks(
         lev, ray = np.concatenate([lev, hidden[0]]), np.concatenate([ray, hidden[1]])
         r_cross, width = np.concatenate([r_cross, hidden[2]]), np.concatenate([width, hidden[3]])
         if len(lev):
-            found.append(_contour_radii(lev, ray, r_cross, width))
+            found.append(_contour_curves(lev, ray, r_cross, width))
     if not found:
-        return np.zeros(0)
-    points, widths, rank = (np.concatenate([f[i] for f in found]) for i in range(3))
-    keep = (points > 0) & (points < r_max)
-    order = np.argsort(points[keep])
-    return _thin(points[keep][order], MIN_CELL_WIDTHS * widths[keep][order], rank[keep][order])
+        return BreakCurves.circles(np.zeros(0))
+    radii, widths, priority = (np.concatenate([f[i] for f in found]) for i in range(3))
+    widths = MIN_CELL_WIDTHS * widths
+    if np.ptp(radii, axis=1).max() == 0:  # circles only: merge along the radius
+        points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
+        keep = (points > 0) & (points < r_max)
+        order = np.argsort(points[keep])
+        kept = _thin(points[keep][order], spacing[keep][order], rank[keep][order])
+        return BreakCurves.circles(kept)
+    return nest(BreakCurves(radii), BreakCurves(widths), priority, r_max)
 
 
 def _hidden_crossings(
@@ -175,48 +189,75 @@ def _crossings(band: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, ...]:
     return lev, ray, idx, np.clip(t, 0.0, 1.0)
 
 
-def _contour_radii(
+def _contour_curves(
     lev: np.ndarray, ray: np.ndarray, r_cross: np.ndarray, width: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Breakpoints, their local widths and ranks (1: Fermi momentum, 0: graded point) from the
+    """Breakpoint curves (J, N_RAYS), their local widths (J, N_RAYS) and priorities (J,) from the
     crossings (level index, ray, radius, Lorentzian width) of one band on the rays.
 
     Crossings are grouped into branches: the j-th crossing of a level along each ray (the inner
     and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
+    A branch is followed by curves r_F(phi) + w(phi) x (0, +-GRADED_OFFSETS): circles when it is
+    circular about the centre (radial range within 2 w), else its trigonometric interpolant when
+    every ray crosses the level equally often and the 32 rays resolve it (harmonics from N/4 on
+    below RESOLVED_TAIL x w). Any other branch gets rings of BRACKET_RING_WIDTHS x w across its
+    radial range.
+    Priority: Fermi momenta and brackets 3, graded curves 2, 1, 0 by distance.
     """
     order = np.lexsort((r_cross, ray, lev))
     lev, ray, r_cross, width = lev[order], ray[order], r_cross[order], width[order]
     start = np.flatnonzero(np.r_[True, (lev[1:] != lev[:-1]) | (ray[1:] != ray[:-1])])
-    branch = np.arange(len(lev)) - np.repeat(start, np.diff(np.r_[start, len(lev)]))
-    order = np.lexsort((r_cross, branch, lev))  # by level, branch, then radius
-    lev, branch, r_cross, width = lev[order], branch[order], r_cross[order], width[order]
+    count = np.diff(np.r_[start, len(lev)])
+    branch = np.arange(len(lev)) - np.repeat(start, count)
+    # a level is regular when every ray crosses it equally often
+    n_rays_hit = np.bincount(lev[start], minlength=lev.max() + 1)
+    c_min = np.full(lev.max() + 1, np.iinfo(int).max)
+    np.minimum.at(c_min, lev[start], count)
+    c_max = np.zeros(lev.max() + 1, int)
+    np.maximum.at(c_max, lev[start], count)
+    regular = (n_rays_hit == N_RAYS) & (c_min == c_max)
+
+    # groups (level, branch), their crossings once by radius and once by ray
+    by_radius = np.lexsort((r_cross, branch, lev))
+    by_ray = np.lexsort((ray, branch, lev))
+    lev, branch = lev[by_radius], branch[by_radius]
     first = np.flatnonzero(np.r_[True, (lev[1:] != lev[:-1]) | (branch[1:] != branch[:-1])])
     last = np.r_[first[1:] - 1, len(lev) - 1]
-    r_lo, r_hi, w_lo, w_hi = r_cross[first], r_cross[last], width[first], width[last]
+    r_sorted, w_sorted = r_cross[by_radius], width[by_radius]
+    r_lo, r_hi, w_lo, w_hi = r_sorted[first], r_sorted[last], w_sorted[first], w_sorted[last]
+    w_min = np.minimum.reduceat(w_sorted, first)
     circular = r_hi - r_lo <= 2 * np.maximum(w_lo, w_hi)
+    shaped = FOLLOW_CONTOURS & ~circular & regular[lev[first]] & (last - first + 1 == N_RAYS)
+    rows = by_ray[first[shaped][:, None] + np.arange(N_RAYS)]  # (shaped groups, ray)
+    if len(rows):
+        resolved = BreakCurves(r_cross[rows]).tail() <= RESOLVED_TAIL * w_min[shaped]
+        rows = rows[resolved]
+        shaped[np.flatnonzero(shaped)[~resolved]] = False
+    bracket = ~circular & ~shaped
+
     offsets = np.concatenate([[0.0], -GRADED_OFFSETS, GRADED_OFFSETS])
-    rings = np.concatenate([r_lo[circular], r_hi[circular]])
-    ring_w = np.concatenate([w_lo[circular], w_hi[circular]])
-    graded = (rings[:, None] + ring_w[:, None] * offsets).ravel()
-    graded_w = np.repeat(ring_w, len(offsets))
-    graded_rank = np.tile(offsets == 0, len(rings)).astype(float)
-    # a contour far from circular about the centre: rings of width ~BRACKET_RING_WIDTHS x w across
-    # its radial range, so that the ridge is inside a resolved ring at every angle (the 2-D
-    # refinement then only has to follow it in the angle)
-    brackets, bracket_w = [], []
-    for lo, hi, w0, w1 in zip(
-        r_lo[~circular], r_hi[~circular], w_lo[~circular], w_hi[~circular], strict=True
-    ):
-        w = min(w0, w1)
-        count = int(min(np.ceil((hi - lo + 2 * w) / (BRACKET_RING_WIDTHS * w)), MAX_BRACKET_RINGS))
-        brackets.append(np.linspace(lo - w, hi + w, count + 1))
-        bracket_w.append(np.full(count + 1, 0.5 * (hi - lo + 2 * w) / count / MIN_CELL_WIDTHS))
-    brackets = np.concatenate(brackets) if brackets else np.zeros(0)
-    bracket_w = np.concatenate(bracket_w) if bracket_w else np.zeros(0)
+    priority = np.concatenate([[3], np.arange(2, -1, -1), np.arange(2, -1, -1)])
+    # circles at the branch's smallest and largest radius, shaped curves along it
+    circles = np.concatenate([r_lo[circular], r_hi[circular]])[:, None]
+    circles_w = np.concatenate([w_lo[circular], w_hi[circular]])[:, None]
+    centre = np.concatenate([np.repeat(circles, N_RAYS, 1), r_cross[rows]])
+    centre_w = np.concatenate([np.repeat(circles_w, N_RAYS, 1), width[rows]])
+    graded = (centre[:, None, :] + centre_w[:, None, :] * offsets[:, None]).reshape(-1, N_RAYS)
+    graded_w = np.repeat(centre_w, len(offsets), axis=0)
+    graded_priority = np.tile(priority, len(centre))
+    # a contour that cannot be followed: rings of ~BRACKET_RING_WIDTHS x w across its radial
+    # range, so that the ridge is inside a resolved ring at every angle (the 2-D refinement
+    # then only has to follow it in the angle)
+    brackets, bracket_w = [np.zeros(0)], [np.zeros(0)]
+    for lo, hi, w in zip(r_lo[bracket], r_hi[bracket], w_min[bracket], strict=True):
+        n = int(min(np.ceil((hi - lo + 2 * w) / (BRACKET_RING_WIDTHS * w)), MAX_BRACKET_RINGS))
+        brackets.append(np.linspace(lo - w, hi + w, n + 1))
+        bracket_w.append(np.full(n + 1, 0.5 * (hi - lo + 2 * w) / n / MIN_CELL_WIDTHS))
+    brackets, bracket_w = np.concatenate(brackets), np.concatenate(bracket_w)
     return (
-        np.concatenate([graded, brackets]),
-        np.concatenate([graded_w, bracket_w]),
-        np.concatenate([graded_rank, np.ones(len(brackets))]),
+        np.concatenate([graded, np.repeat(brackets[:, None], N_RAYS, 1)]),
+        np.concatenate([graded_w, np.repeat(bracket_w[:, None], N_RAYS, 1)]),
+        np.concatenate([graded_priority, np.full(len(brackets), 3)]),
     )
 
 

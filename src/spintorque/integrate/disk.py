@@ -1,20 +1,23 @@
 """Adaptive k integration over the continuum disk |k| <= cutoff, in polar coordinates.
 
 Coordinates follow the Fermi surface: polar about the model's band centre k0 (the band-touching
-point), radial panels with breakpoints at the Fermi momenta and panel widths graded down to the
-Lorentzian width eta/v there. A cell is a radial interval times either the full circle or an
-angular sector. Radially every cell carries a 15-point Gauss-Kronrod rule with its embedded G7
-and 5-point rules. A full-ring cell uses the periodic trapezoid rule with n_phi angles, spectrally
-accurate for smooth periodic integrands and nested (its n_phi/2 and n_phi/4 subsets); the error
-of each direction comes from the embedded rules as in :func:`~.rules.scaled_error`;
-when a ring needs more than ``SPLIT_ANGLES`` angles its angular structure is local (a Fermi
-contour that is not a circle about k0: warping, eps0 centred elsewhere) and the ring is cut
-into sectors with a GK15 rule in the angle, which are then bisected where needed. All flagged
-cells of an iteration are refined and evaluated in one vectorised batch, until every output
-component c meets err[c] <= tol[c].
+point), radial panels between break curves r = b(phi) that run along the Fermi contours (circles
+for circular contours, interpolated curves otherwise, see :mod:`~.curves`), graded down to the
+Lorentzian width eta/v there. Between two curves the radial coordinate is u in [0, 1],
+r = b_lo(phi) + u (b_hi(phi) - b_lo(phi)), so the Lorentzian ridge sits at a fixed u at every
+angle. A cell is a u interval of one layer times either the full circle or an angular sector.
+Radially every cell carries a 15-point Gauss-Kronrod rule with its embedded G7 and 5-point
+rules. A full-ring cell uses the periodic trapezoid rule with n_phi angles, spectrally accurate
+for smooth periodic integrands and nested (its n_phi/2 and n_phi/4 subsets); the error of each
+direction comes from the embedded rules as in :func:`~.rules.scaled_error`. When a ring needs
+more than ``SPLIT_ANGLES`` angles (``SPLIT_ANGLES_FOLLOWING`` next to a curve that follows a
+Fermi contour) its angular structure is local (a contour that could not be followed, a pocket)
+and the ring is cut into sectors with a GK15 rule in the angle, which are then bisected where
+needed. All flagged cells of an iteration are refined and evaluated in one vectorised batch,
+until every output component c meets err[c] <= tol[c].
 
-If k0 != 0 the disk is split into the disk of radius r1 = cutoff - |k0| about k0 (polar, exact
-circles) and the rest, parametrised by u in [0, 1] as r = r1 + u (R(phi) - r1), with R(phi) the
+If k0 != 0 the disk is split into the region inside the circle of radius r1 = cutoff - |k0|
+about k0 and the rest, parametrised by u in [0, 1] as r = r1 + u (R(phi) - r1), with R(phi) the
 distance from k0 to the circle |k| = cutoff along phi.
 
 The measure is d^2k / (2 pi)^2 (SPEC.md sec. 2).
@@ -28,11 +31,15 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .curves import BreakCurves
 from .rules import GK_NODES, GK_RULES, scaled_error, trapezoid_rules
 
 INNER, OUTER = 0, 1
 MEASURE = 1.0 / (4.0 * np.pi**2)
-SPLIT_ANGLES = 32  # a ring that needs more angles than this is cut into sectors
+# a ring that needs more angles than this is cut into sectors: between circles, and in a layer
+# bounded by a curve that follows a Fermi contour (whose angular structure is smooth)
+SPLIT_ANGLES = 32
+SPLIT_ANGLES_FOLLOWING = 128
 N_SECTORS = 8
 OUTER_CELLS = 1  # first mesh of the region between the circle about k0 and the cutoff
 GEOMETRIC_CELLS = 5  # first mesh: this many geometric radial cells from r1 / 1000 to r1
@@ -58,7 +65,8 @@ class IntegrationResult:
 @dataclass
 class _Cells:
     kind: np.ndarray  # INNER or OUTER
-    a: np.ndarray  # radial interval (r for INNER, u for OUTER)
+    layer: np.ndarray  # INNER: between break curves layer and layer + 1
+    a: np.ndarray  # radial interval in u (r = lo(phi) + u (hi(phi) - lo(phi)))
     b: np.ndarray
     p0: np.ndarray  # angular interval (sectors only)
     p1: np.ndarray
@@ -101,8 +109,9 @@ class DiskIntegrator:
         int attribute ``width``: the number of floats held per k point while evaluating
         (bounds memory through ``chunk_size``).
     cutoff : disk radius.  center : polar origin k0 (|k0| < cutoff / 2, else 0 is used).
-    radial_breaks : radii about k0 (inside r1) where panels must start/end (Fermi momenta,
-        graded meshes); the integrator adds a geometric default mesh.
+    radial_breaks : radii about k0, or nested :class:`~.curves.BreakCurves` r = b(phi) about
+        k0, where panels must start/end (Fermi contours, graded meshes); those inside r1 are
+        used, and the integrator adds a geometric default mesh of circles.
     n_phi : initial number of angles per ring (power of two, >= 8).
     max_points : evaluation budget; on exhaustion the result is returned with converged=False.
     chunk_size : maximum number of floats held at once while evaluating (memory bound).
@@ -114,7 +123,7 @@ class DiskIntegrator:
         *,
         cutoff: float,
         center: np.ndarray | None = None,
-        radial_breaks: np.ndarray | None = None,
+        radial_breaks: np.ndarray | BreakCurves | None = None,
         n_phi: int = 8,
         max_points: int = 20_000_000,
         chunk_size: int = 30_000_000,
@@ -126,7 +135,11 @@ class DiskIntegrator:
             self.center = np.zeros(2)
         self.c_norm = float(np.hypot(*self.center))
         self.r1 = self.cutoff - self.c_norm
-        self.radial_breaks = np.asarray([] if radial_breaks is None else radial_breaks, dtype=float)
+        if not isinstance(radial_breaks, BreakCurves):
+            radii = np.zeros(0) if radial_breaks is None else radial_breaks
+            radial_breaks = BreakCurves.circles(np.asarray(radii, dtype=float))
+        self.radial_breaks = radial_breaks
+        self.bounds = self._layer_bounds()
         self.n_phi = int(n_phi)
         self.max_points = int(max_points)
         self.chunk_size = int(chunk_size)
@@ -138,40 +151,57 @@ class DiskIntegrator:
         proj = self.center[0] * np.cos(phi) + self.center[1] * np.sin(phi)
         return -proj + np.sqrt(self.cutoff**2 - self.c_norm**2 + proj**2)
 
-    def initial_cells(self) -> _Cells:
-        """Full rings on the breakpoints plus a geometric mesh up to r1 (and the outer region)."""
+    def _layer_bounds(self) -> BreakCurves:
+        """Nested curves from 0 to r1: the given ones inside r1 plus a geometric mesh of circles
+        (dropping circles within 30% of their radius of a given curve, and slivers)."""
         r1 = self.r1
-        inner = self.radial_breaks[(self.radial_breaks > 0) & (self.radial_breaks < r1)]
+        given = self.radial_breaks
+        grid = given.on_grid() if len(given) else np.zeros((0, 1))
+        inside = (grid.min(axis=1) > 0) & (grid.max(axis=1) < r1)
+        given, grid = given.take(inside), grid[inside]
         geometric = r1 * np.geomspace(1e-3, 1.0, GEOMETRIC_CELLS)[:-1]
-        if len(inner):  # no slivers: drop geometric points close to a given breakpoint
-            gap = np.min(np.abs(geometric[:, None] - inner[None, :]), axis=1)
+        if len(grid):  # no slivers: drop geometric circles close to a given curve
+            gap = np.min(np.abs(geometric[:, None, None] - grid[None]), axis=(1, 2))
             geometric = geometric[gap > 0.3 * geometric]
-        breaks = np.unique(np.concatenate([[0.0, r1], geometric, inner]))
-        breaks = breaks[np.concatenate([[True], np.diff(breaks) > 1e-12 * r1])]
-        breaks[-1] = r1
-        kind = np.full(len(breaks) - 1, INNER)
-        a, b = breaks[:-1], breaks[1:]
+        curves = BreakCurves.concat(
+            [BreakCurves.circles([0.0]), given, BreakCurves.circles(geometric)]
+        )
+        grid = curves.on_grid()
+        kept = [0]
+        for j in np.argsort(grid.mean(axis=1), kind="stable")[1:]:
+            if np.min(grid[j] - grid[kept[-1]]) > 1e-12 * r1:
+                kept.append(int(j))
+        if np.max(grid[kept[-1]]) > r1 * (1 - 1e-12) and len(kept) > 1:
+            kept.pop()
+        return BreakCurves.concat([curves.take(np.array(kept)), BreakCurves.circles([r1])])
+
+    def initial_cells(self) -> _Cells:
+        """One full ring per layer between break curves (and the outer region)."""
+        n_layers = len(self.bounds) - 1
+        kind, layer = np.full(n_layers, INNER), np.arange(n_layers)
+        a, b = np.zeros(n_layers), np.ones(n_layers)
         if self.c_norm > 0:
             outer = np.linspace(0.0, 1.0, OUTER_CELLS + 1)
             kind = np.concatenate([kind, np.full(OUTER_CELLS, OUTER)])
+            layer = np.concatenate([layer, np.full(OUTER_CELLS, -1)])
             a, b = np.concatenate([a, outer[:-1]]), np.concatenate([b, outer[1:]])
         zeros = np.zeros(len(a))
-        return _Cells(kind, a, b, zeros, zeros + 2 * np.pi, np.full(len(a), self.n_phi))
+        return _Cells(kind, layer, a, b, zeros, zeros + 2 * np.pi, np.full(len(a), self.n_phi))
 
     def _points(self, cells: _Cells, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """k points (P, 15, nA, 2) and the Jacobian r dr/ds (P, 15, nA) of the cells."""
+        """k points (P, 15, nA, 2) and the Jacobian r dr/du (P, 15, nA) of the cells."""
         half = 0.5 * (cells.b - cells.a)
-        s = (0.5 * (cells.a + cells.b)[:, None] + half[:, None] * GK_NODES)[
-            :, :, None
-        ]  # (P, 15, 1)
-        phi = phi[:, None, :]
+        u = (0.5 * (cells.a + cells.b)[:, None] + half[:, None] * GK_NODES)[:, :, None]
         if cells.kind[0] == INNER:
-            r = np.broadcast_to(s, (len(half), 15, phi.shape[2]))
-            jac = r
+            angles = phi if cells.n_phi[0] == SECTOR else phi[0]
+            lo = self.bounds.at(angles, cells.layer)
+            span = self.bounds.at(angles, cells.layer + 1) - lo
         else:
+            lo = np.full(phi.shape, self.r1)
             span = self._outer_radius(phi) - self.r1
-            r = self.r1 + s * span
-            jac = r * span
+        r = lo[:, None, :] + u * span[:, None, :]
+        jac = r * span[:, None, :]
+        phi = phi[:, None, :]
         k = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=-1) + self.center
         return k, jac
 
@@ -216,32 +246,50 @@ class DiskIntegrator:
         cells.value, cells.diff_r, cells.diff_phi = value, diff_r, diff_phi
         return cells
 
-    @staticmethod
-    def _refine(todo: _Cells, radial: np.ndarray) -> _Cells:
+    def _split_angles(self, cells: _Cells) -> np.ndarray:
+        """Angles (P,) beyond which each ring is cut into sectors."""
+        inner = cells.kind == INNER
+        layer = np.where(inner, cells.layer, 0)
+        circles = self.bounds.circular
+        following = inner & ~(circles[layer] & circles[layer + 1])
+        return np.where(following, SPLIT_ANGLES_FOLLOWING, SPLIT_ANGLES)
+
+    def _refine(self, todo: _Cells, radial: np.ndarray) -> _Cells:
         """Children of flagged cells: radial bisection, more angles, sectors, angular bisection."""
         parts = []
         rad = todo.take(radial)
         mid = 0.5 * (rad.a + rad.b)
         parts += [
-            _Cells(rad.kind, rad.a, mid, rad.p0, rad.p1, rad.n_phi),
-            _Cells(rad.kind, mid, rad.b, rad.p0, rad.p1, rad.n_phi),
+            _Cells(rad.kind, rad.layer, rad.a, mid, rad.p0, rad.p1, rad.n_phi),
+            _Cells(rad.kind, rad.layer, mid, rad.b, rad.p0, rad.p1, rad.n_phi),
         ]
         ang = todo.take(~radial)
         ring = ang.n_phi != SECTOR
-        grow = ang.take(ring & (ang.n_phi < SPLIT_ANGLES))
-        parts.append(_Cells(grow.kind, grow.a, grow.b, grow.p0, grow.p1, 2 * grow.n_phi))
-        cut = ang.take(ring & (ang.n_phi >= SPLIT_ANGLES))
+        split = self._split_angles(ang)
+        grow = ang.take(ring & (ang.n_phi < split))
+        parts.append(
+            _Cells(grow.kind, grow.layer, grow.a, grow.b, grow.p0, grow.p1, 2 * grow.n_phi)
+        )
+        cut = ang.take(ring & (ang.n_phi >= split))
         edges = np.linspace(0.0, 2 * np.pi, N_SECTORS + 1)
         for lo, hi in itertools.pairwise(edges):
             ones = np.ones(len(cut.a))
             parts.append(
-                _Cells(cut.kind, cut.a, cut.b, lo * ones, hi * ones, np.full(len(cut.a), SECTOR))
+                _Cells(
+                    cut.kind,
+                    cut.layer,
+                    cut.a,
+                    cut.b,
+                    lo * ones,
+                    hi * ones,
+                    np.full(len(cut.a), SECTOR),
+                )
             )
         sec = ang.take(~ring)
         pmid = 0.5 * (sec.p0 + sec.p1)
         parts += [
-            _Cells(sec.kind, sec.a, sec.b, sec.p0, pmid, sec.n_phi),
-            _Cells(sec.kind, sec.a, sec.b, pmid, sec.p1, sec.n_phi),
+            _Cells(sec.kind, sec.layer, sec.a, sec.b, sec.p0, pmid, sec.n_phi),
+            _Cells(sec.kind, sec.layer, sec.a, sec.b, pmid, sec.p1, sec.n_phi),
         ]
         return _Cells.concat(parts)
 

@@ -1,0 +1,71 @@
+"""Cost of Fermi contours that are not circles about the band centre: contour-following curves
+against the baseline of circular rings with angular sectors (following switched off), in the
+same run.
+
+For each case it prints k points and wall time of both routes, their ratios, the error
+estimates, and the largest deviation between the two results relative to each block's scale
+(both are converged to rtol, so that deviation must stay below ~2 rtol).
+
+Run:  python benchmarks/noncircular_contours.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import spintorque as st
+from spintorque.engine import BLOCKS
+from spintorque.integrate import contours
+
+RASHBA = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
+WARPED = st.models.DiracSurface(vf=1.0, delta=0.3, cutoff=3.0, mass=2.0, warping=0.15)
+CASES = {
+    "Rashba, in-plane m": (RASHBA, 0.2, 0.02, (1.0, 0.0, 0.0)),
+    "Rashba, tilted m": (RASHBA, 0.2, 0.02, (0.6, 0.0, 0.8)),
+    "warped TI, EF 0.8": (WARPED, 0.8, 0.02, (0.6, 0.0, 0.8)),
+    "Rashba, in-plane m, 61-level scan": (RASHBA, np.linspace(-0.1, 0.5, 61), 0.02, (1, 0, 0)),
+}
+
+
+def run(model, ef, eta, m, rtol: float, follow: bool):
+    contours.FOLLOW_CONTOURS = follow
+    try:
+        start = time.perf_counter()
+        res = st.response(model, ef=ef, eta=eta, m=m, rtol=rtol)
+        return res, time.perf_counter() - start
+    finally:
+        contours.FOLLOW_CONTOURS = True
+
+
+def deviation(a, b) -> float:
+    worst = 0.0
+    for name in BLOCKS:
+        x, y = a[name].sel(part=["sea", "surface"]).values, b[name].sel(part=["sea", "surface"])
+        scale = np.abs(y.values).max()
+        worst = max(worst, float(np.abs(x - y.values).max() / scale))
+    return worst
+
+
+def main() -> None:
+    st.response(RASHBA, ef=0.2, eta=0.05, m=(0, 0, 1), rtol=1e-3)  # warm-up
+    print(
+        f"{'case':36s} {'rtol':>6s} {'points follow/rings':>22s} {'ratio':>6s} "
+        f"{'time follow/rings':>19s} {'ratio':>6s} {'deviation':>9s}"
+    )
+    for label, (model, ef, eta, m) in CASES.items():
+        for rtol in (1e-4, 1e-6):
+            follow, t_follow = run(model, ef, eta, m, rtol, True)
+            rings, t_rings = run(model, ef, eta, m, rtol, False)
+            n_f, n_r = follow.attrs["n_kpoints"], rings.attrs["n_kpoints"]
+            print(
+                f"{label:36s} {rtol:6.0e} {n_f:>10d} / {n_r:<9d} {n_r / n_f:6.1f} "
+                f"{t_follow:7.2f} / {t_rings:<7.2f} s {t_rings / t_follow:6.1f} "
+                f"{deviation(follow, rings):9.1e}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Break curves r = b(phi) of the disk integrator: interpolation, nesting, exact mapping, and
+the Fermi-contour curves that follow non-circular contours."""
+
+import numpy as np
+import pytest
+
+import spintorque as st
+from spintorque.analytic import _PointIntegrand
+from spintorque.integrate import contours
+from spintorque.integrate.contours import fermi_breaks
+from spintorque.integrate.curves import BreakCurves, nest, ray_angles
+from spintorque.integrate.disk import MEASURE, DiskIntegrator
+from spintorque.kernels import band_energies
+
+
+def wavy(phi, base=1.0):
+    """A band-limited curve (harmonics below N_RAYS / 2): its interpolant is exact."""
+    return base + 0.2 * np.cos(3 * phi) + 0.1 * np.sin(5 * phi - 0.3) + 0.05 * np.cos(11 * phi)
+
+
+def test_interpolant_is_exact_on_the_rays_and_for_band_limited_curves():
+    curves = BreakCurves(np.stack([wavy(ray_angles()), np.full(32, 0.7)]))
+    np.testing.assert_allclose(curves.at(ray_angles(), np.array([0, 1])), curves.radii, atol=1e-14)
+    phi = np.random.default_rng(1).uniform(0, 2 * np.pi, 500)
+    np.testing.assert_allclose(curves.at(phi, np.array([0]))[0], wavy(phi), atol=1e-13)
+    np.testing.assert_array_equal(curves.at(phi, np.array([1]))[0], 0.7)
+    # per-cell angles (P, nA) give the same values
+    both = curves.at(np.stack([phi, phi]), np.array([0, 1]))
+    np.testing.assert_allclose(both[0], wavy(phi), atol=1e-13)
+    assert list(curves.circular) == [False, True]
+
+
+def test_nest_keeps_a_nested_set_by_priority():
+    phi = ray_angles()
+    radii = np.stack(
+        [
+            np.full(32, 1.0),  # 0: circle, top priority
+            1.0 + 0.3 * np.cos(phi),  # 1: crosses circle 0 -> dropped
+            1.5 + 0.1 * np.cos(2 * phi),  # 2: kept
+            np.full(32, 1.55),  # 3: within the width 0.1 of curve 2 somewhere -> dropped
+            np.full(32, 2.5),  # 4: kept
+            np.full(32, 3.5),  # 5: outside r_max -> dropped
+        ]
+    )
+    widths = BreakCurves(np.full_like(radii, 0.1))
+    kept = nest(BreakCurves(radii), widths, np.array([3, 2, 2, 1, 0, 3]), r_max=3.0)
+    np.testing.assert_array_equal(kept.radii, radii[[0, 2, 4]])
+    grid = kept.on_grid()
+    assert np.all(np.diff(grid, axis=0) >= 0.1 - 1e-12)
+
+
+@pytest.mark.parametrize("center", [(0.0, 0.0), (0.3, -0.2)])
+def test_curved_layers_integrate_a_gaussian_exactly(center):
+    """The mapping r = b_lo + u (b_hi - b_lo) between wavy curves is an exact change of
+    variables: a Gaussian off the polar centre integrates to its closed form."""
+    centre = np.asarray(center)
+    k1, s = np.array([0.4, 0.25]), 0.3
+
+    def gaussian(k):
+        return np.exp(-np.sum((k - k1) ** 2, axis=1) / s**2)[:, None]
+
+    phi = ray_angles()
+    curves = BreakCurves(np.stack([0.5 * wavy(phi, 0.6), wavy(phi, 1.4)]))
+    integrator = DiskIntegrator(
+        _PointIntegrand(gaussian, 1), cutoff=6.0, center=centre, radial_breaks=curves
+    )
+    assert len(integrator.bounds) >= 4 and not np.all(integrator.bounds.circular)
+    result = integrator.integrate(lambda v: 1e-11 * np.abs(v))
+    exact = np.pi * s**2 * MEASURE
+    assert result.converged
+    assert abs(result.value[0] - exact) <= max(result.error[0], 1e-15) + 1e-13
+    assert abs(result.value[0] - exact) <= 1e-10 * exact
+
+
+def test_fermi_curves_follow_the_non_circular_rashba_contours():
+    """Rashba with in-plane m: the two Fermi contours are not circles about the band-touching
+    point; between the rays the interpolated Fermi curves stay on the contour to within 1% of
+    the Lorentzian width."""
+    model = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
+    m, ef, eta = np.array([1.0, 0.0, 0.0]), 0.2, 0.02
+    center = np.asarray(model.band_center(m))
+    curves = fermi_breaks(model, m, np.array([ef]), eta, 6.0 - np.hypot(*center), center)
+    shaped = np.flatnonzero(~curves.circular)
+    assert len(shaped) >= 2
+    phi = np.linspace(0, 2 * np.pi, 997, endpoint=False)
+    radius = curves.at(phi, shaped)
+    k = center + radius[..., None] * np.stack([np.cos(phi), np.sin(phi)], -1)
+    bands = band_energies(model.hamiltonian(k.reshape(-1, 2), m)).reshape(*radius.shape, 2)
+    deviation = np.abs(bands - ef).min(axis=-1).max(axis=-1)  # worst angle, nearest band
+    on_contour = deviation < 0.01 * eta
+    assert on_contour.sum() == 2  # one Fermi curve per band
+
+
+@pytest.mark.parametrize(
+    "model, ef, eta, m",
+    [
+        (
+            st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0),
+            0.2,
+            0.05,
+            (1.0, 0.0, 0.0),
+        ),
+        (
+            st.models.DiracSurface(vf=1.0, delta=0.3, cutoff=3.0, mass=2.0, warping=0.15),
+            0.8,
+            0.02,
+            (0.6, 0.0, 0.8),
+        ),
+    ],
+    ids=["rashba_in_plane", "warped"],
+)
+def test_contour_following_agrees_with_circular_rings_and_sectors(monkeypatch, model, ef, eta, m):
+    """Two routes through the same integral: curves along the contours, and (following
+    switched off) circles with angular sectors; they agree within their error estimates."""
+    kw = dict(ef=ef, eta=eta, m=m, rtol=1e-6)
+    following = st.response(model, **kw)
+    monkeypatch.setattr(contours, "FOLLOW_CONTOURS", False)
+    rings = st.response(model, **kw)
+    assert following.attrs["converged"] == rings.attrs["converged"] == 1
+    assert following.attrs["n_kpoints"] < rings.attrs["n_kpoints"]
+    for name in ("spin_exchange", "spin_force", "current_force", "current_exchange"):
+        deviation = np.abs(following[name] - rings[name]).values
+        bound = following[f"{name}_error"].values + rings[f"{name}_error"].values
+        assert np.all(deviation <= bound + 1e-14), name
