@@ -8,18 +8,19 @@ import spintorque as st
 from spintorque.analytic import _PointIntegrand
 from spintorque.integrate import contours
 from spintorque.integrate.contours import fermi_breaks
-from spintorque.integrate.curves import BreakCurves, nest, ray_angles
+from spintorque.integrate.curves import BAND_LIMIT, BreakCurves, nest, ray_angles
 from spintorque.integrate.disk import MEASURE, DiskIntegrator
 from spintorque.kernels import band_energies
 
 
 def wavy(phi, base=1.0):
-    """A band-limited curve (harmonics below N_RAYS / 2): its interpolant is exact."""
-    return base + 0.2 * np.cos(3 * phi) + 0.1 * np.sin(5 * phi - 0.3) + 0.05 * np.cos(11 * phi)
+    """A band-limited curve (harmonics below BAND_LIMIT): its interpolant is exact."""
+    return base + 0.2 * np.cos(3 * phi) + 0.1 * np.sin(5 * phi - 0.3) + 0.05 * np.cos(7 * phi)
 
 
 def test_interpolant_is_exact_on_the_rays_and_for_band_limited_curves():
     curves = BreakCurves(np.stack([wavy(ray_angles()), np.full(32, 0.7)]))
+    assert curves.tail()[0] < 1e-14
     np.testing.assert_allclose(curves.at(ray_angles(), np.array([0, 1])), curves.radii, atol=1e-14)
     phi = np.random.default_rng(1).uniform(0, 2 * np.pi, 500)
     np.testing.assert_allclose(curves.at(phi, np.array([0]))[0], wavy(phi), atol=1e-13)
@@ -28,6 +29,10 @@ def test_interpolant_is_exact_on_the_rays_and_for_band_limited_curves():
     both = curves.at(np.stack([phi, phi]), np.array([0, 1]))
     np.testing.assert_allclose(both[0], wavy(phi), atol=1e-13)
     assert list(curves.circular) == [False, True]
+    # harmonics from BAND_LIMIT on are dropped, and tail() says by how much
+    rough = BreakCurves((wavy(ray_angles()) + 0.01 * np.cos(BAND_LIMIT * ray_angles()))[None])
+    np.testing.assert_allclose(rough.at(phi, np.array([0]))[0], wavy(phi), atol=1e-13)
+    np.testing.assert_allclose(rough.tail(), [0.01], rtol=1e-12)
 
 
 def test_nest_keeps_a_nested_set_by_priority():
@@ -122,3 +127,4 @@ def test_contour_following_agrees_with_circular_rings_and_sectors(monkeypatch, m
         deviation = np.abs(following[name] - rings[name]).values
         bound = following[f"{name}_error"].values + rings[f"{name}_error"].values
         assert np.all(deviation <= bound + 1e-14), name
+

@@ -196,3 +196,35 @@ def test_thermal_smearing_matches_finite_temperature_green_function_quadrature(r
         scale = max(abs(surf), abs(sea), 1e-3)
         assert abs(smeared[1, i, j] - surf) < 1e-7 * scale
         assert abs(smeared[0, i, j] - sea) < 1e-7 * scale
+
+
+@pytest.mark.parametrize(
+    "model, m, isotropic",
+    [
+        (st.models.DiracSurface(vf=1.0, delta=0.3, cutoff=5.0), (0.6, 0.0, 0.8), True),
+        (st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=5.0), (0, 0, 1), True),
+        (st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=5.0), (0.6, 0, 0.8), False),
+    ],
+)
+def test_isotropic_factorisation_equals_the_pointwise_sums(model, m, isotropic):
+    """Rings about the band centre: with angle-independent energies the kernels are evaluated
+    per radial node and the operator features summed over angles first; the quadrature sums
+    are the same as point by point (and models whose energies depend on the angle are
+    detected and summed point by point)."""
+    from spintorque.kernels import isotropic_energies, weighted_response
+
+    rng = np.random.default_rng(3)
+    m = unit(m)
+    n_batch, n_rad, n_ang = 3, 5, 8
+    radii = rng.uniform(0.05, 2.0, (n_batch, n_rad))
+    phi = 2 * np.pi * np.arange(n_ang) / n_ang
+    center = np.asarray(model.band_center(m))
+    k = center + radii[..., None, None] * np.stack([np.cos(phi), np.sin(phi)], -1)
+    eig = eigendata(model, k.reshape(-1, 2), m)
+    weights = rng.uniform(0.0, 1.0, (n_batch, n_rad * n_ang, 4))
+    ef = np.linspace(-0.6, 0.9, 7)
+    assert (isotropic_energies(eig.energies, n_ang, 0.02) is not None) == isotropic
+    fast = weighted_response(eig, ef, 0.02, weights, angles=n_ang)
+    plain = weighted_response(eig, ef, 0.02, weights)
+    scale = np.abs(plain).max(axis=(-2, -1), keepdims=True)
+    np.testing.assert_allclose(fast / scale, plain / scale, rtol=0, atol=1e-13)

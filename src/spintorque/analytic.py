@@ -258,7 +258,7 @@ class _PointIntegrand:
     def __call__(self, k: np.ndarray) -> np.ndarray:
         return self.func(k)
 
-    def weighted_sums(self, k: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def weighted_sums(self, k: np.ndarray, weights: np.ndarray, angles: int = 1) -> np.ndarray:
         """sum over each batch of Q points of weight x f(k): (P, nw, C) for k (P, Q, 2)."""
         values = self.func(k.reshape(-1, k.shape[-1])).reshape(*k.shape[:2], -1)
         return np.einsum("pqw,pqc->pwc", weights, values)

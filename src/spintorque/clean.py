@@ -93,7 +93,7 @@ class CleanIntegrand:
         ones = np.ones((len(k), 1, 1))
         return self.weighted_sums(k[:, None, :], ones)[:, 0]
 
-    def weighted_sums(self, k: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def weighted_sums(self, k: np.ndarray, weights: np.ndarray, angles: int = 1) -> np.ndarray:
         """sum_q weights[p, q, w] f(k[p, q]) -> (P, nw, C): one matrix product per term."""
         n_batch, n_q, n_w = weights.shape
         eig = eigendata(self.model, k.reshape(-1, k.shape[-1]), self.m, self.layout)

@@ -142,9 +142,11 @@ class ResponseIntegrand:
         dens = response_density(self._eigendata(k), self.energies, self.eta)
         return dens.reshape(len(k), -1)
 
-    def weighted_sums(self, k: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def weighted_sums(self, k: np.ndarray, weights: np.ndarray, angles: int = 1) -> np.ndarray:
+        """(P, nw, C) sums for batches k (P, Q, dim); ``angles``: see weighted_response."""
         flat = k.reshape(-1, k.shape[-1])
-        sums = weighted_response(self._eigendata(flat), self.energies, self.eta, weights)
+        eig = self._eigendata(flat)
+        sums = weighted_response(eig, self.energies, self.eta, weights, angles)
         return sums.reshape(*weights.shape[0:1], weights.shape[2], -1)
 
 

@@ -276,8 +276,25 @@ def kernel_features(
     return surface, sea
 
 
+# energies on one ring that agree to this many ulp of the largest are taken as equal
+ISOTROPY_ULPS = 64
+
+
+def isotropic_energies(energies: np.ndarray, angles: int, eta: float) -> np.ndarray | None:
+    """Band energies per radial node (Nk / angles, N) if the Nk points, in groups of ``angles``
+    consecutive points, have the same energies within each group (to ISOTROPY_ULPS ulp of the
+    largest |e| or eta); else None."""
+    if angles <= 1:
+        return None
+    groups = energies.reshape(-1, angles, energies.shape[-1])
+    scale = max(float(np.max(np.abs(energies), initial=0.0)), eta)
+    if np.max(np.abs(groups - groups[:, :1])) > ISOTROPY_ULPS * np.finfo(float).eps * scale:
+        return None
+    return groups[:, 0]
+
+
 def weighted_response(
-    eig: EigenData, ef: np.ndarray, eta: float, weights: np.ndarray
+    eig: EigenData, ef: np.ndarray, eta: float, weights: np.ndarray, angles: int = 1
 ) -> np.ndarray:
     """Quadrature sums sum_k w[k] x (response density at k) for batches of k points.
 
@@ -285,12 +302,20 @@ def weighted_response(
     points in that order) and nw weight sets (a rule and its embedded rules). Each batch is one
     real matrix product over (k, feature): the weights go onto the smaller factor (the kernel
     features for few Fermi levels, the operator features for many).
+
+    ``angles``: each batch is Q / angles radial nodes x ``angles`` angles (radial-major). When
+    the band energies do not depend on the angle (isotropic bands about the polar centre), the
+    kernels are evaluated once per radial node and the operator features are summed over the
+    angles first: the same sums, ``angles`` times fewer kernel evaluations and products.
     Returns (P, nw, nEF, 2, nL, nR) with parts (sea, surface).
     """
     ef = np.atleast_1d(np.asarray(ef, dtype=float))
     n_batch, n_q, n_w = weights.shape
     n_e = len(ef)
     nl, nr = eig.left.shape[1], eig.right.shape[1]
+    radial = isotropic_energies(eig.energies, angles, eta)
+    if radial is not None:
+        return _isotropic_response(eig, radial, ef, eta, weights, angles)
     out = np.empty((n_batch, n_w, n_e, 2, nl * nr))
     features = zip(
         pair_features(eig)[::-1], kernel_features(eig.energies, ef, eta)[::-1], strict=True
@@ -308,6 +333,36 @@ def weighted_response(
             rhs = psi.reshape(n_batch, n_q * n_f, n_e)
             res = wphi.transpose(0, 2, 1) @ rhs  # (P, nw nLR, nEF)
             out[:, :, :, part] = res.reshape(n_batch, n_w, nl * nr, n_e).swapaxes(2, 3)
+    return out.reshape(n_batch, n_w, n_e, 2, nl, nr)
+
+
+def _isotropic_response(
+    eig: EigenData,
+    radial: np.ndarray,
+    ef: np.ndarray,
+    eta: float,
+    weights: np.ndarray,
+    angles: int,
+) -> np.ndarray:
+    """:func:`weighted_response` for angle-independent energies ``radial`` (P R, N)."""
+    n_batch, n_q, n_w = weights.shape
+    n_rad, n_e = n_q // angles, len(ef)
+    nl, nr = eig.left.shape[1], eig.right.shape[1]
+    n = radial.shape[1]
+    surface = pair_features(eig)[0]  # (Nk, F, nLR); the sea features are its last block
+    n_f = surface.shape[1]
+    # angular sums of the weighted operator features: (P R, nw, angles) @ (P R, angles, F nLR)
+    w = weights.reshape(n_batch * n_rad, angles, n_w).transpose(0, 2, 1)
+    summed = w @ surface.reshape(n_batch * n_rad, angles, n_f * nl * nr)
+    summed = summed.reshape(n_batch, n_rad, n_w, n_f, nl * nr).transpose(0, 2, 4, 1, 3)
+    sea_start = n + (n_f - n) // 2
+    out = np.empty((n_batch, n_w, n_e, 2, nl * nr))
+    kernels = kernel_features(radial, ef, eta)[::-1]  # sea, surface: (P R, F, nEF)
+    for part, (phi, psi) in enumerate(zip((summed[..., sea_start:], summed), kernels, strict=True)):
+        f = phi.shape[-1]
+        lhs = phi.reshape(n_batch, n_w * nl * nr, n_rad * f)
+        res = lhs @ psi.reshape(n_batch, n_rad * f, n_e)  # (P, nw nLR, nEF)
+        out[:, :, :, part] = res.reshape(n_batch, n_w, nl * nr, n_e).swapaxes(2, 3)
     return out.reshape(n_batch, n_w, n_e, 2, nl, nr)
 
 

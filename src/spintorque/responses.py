@@ -240,11 +240,15 @@ def _with_total(arr: np.ndarray) -> np.ndarray:
 
 
 def _to_dataset(raw, model, ef, ef_scalar, temps, t_scalar, eta, m, rtol) -> xr.Dataset:
-    dims = ["temperature", "ef", "part", "i", "j"]
+    # scalar EF / T: index in numpy and keep them as scalar coordinates (xarray isel per
+    # variable costs more than the rest of a single-point response)
+    index = (0 if t_scalar else slice(None), 0 if ef_scalar else slice(None))
+    dims = [d for d, scalar in (("temperature", t_scalar), ("ef", ef_scalar)) if not scalar]
+    dims += ["part", "i", "j"]
     data_vars = {}
     for name in raw.blocks:
-        value = _with_total(pad_to_3d(raw.blocks[name]))
-        err = pad_to_3d(raw.errors[name])
+        value = _with_total(pad_to_3d(raw.blocks[name][index]))
+        err = pad_to_3d(raw.errors[name][index])
         err = np.concatenate([err, err.sum(axis=-3, keepdims=True)], axis=-3)
         formula, meaning = BLOCK_DESCRIPTIONS[name]
         attrs = {"long_name": meaning, "definition": formula, "units": "raw (hbar=e=1, per area)"}
@@ -257,17 +261,13 @@ def _to_dataset(raw, model, ef, ef_scalar, temps, t_scalar, eta, m, rtol) -> xr.
     ds = xr.Dataset(
         data_vars,
         coords={
-            "temperature": temps,
-            "ef": ef,
+            "temperature": temps[0] if t_scalar else temps,
+            "ef": ef[0] if ef_scalar else ef,
             "part": list(PARTS),
             "i": list(AXES),
             "j": list(AXES),
         },
     )
-    if ef_scalar:
-        ds = ds.isel(ef=0)
-    if t_scalar:
-        ds = ds.isel(temperature=0)
     ds.attrs.update(
         {
             "model": model.name if hasattr(model, "name") else type(model).__name__,

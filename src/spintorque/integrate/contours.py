@@ -28,7 +28,8 @@ MAX_BRACKET_RINGS = 64
 # follow non-circular contours with interpolated curves (False: brackets of circles, the
 # baseline of benchmarks/noncircular_contours.py)
 FOLLOW_CONTOURS = True
-# a contour is followed when 32 rays resolve it: harmonics from N_RAYS / 4 on below this x w
+# a contour is followed when its harmonics from BAND_LIMIT on (dropped from the curve) add up
+# to less than this x w
 RESOLVED_TAIL = 0.25
 
 
@@ -199,9 +200,9 @@ def _contour_curves(
     and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
     A branch is followed by curves r_F(phi) + w(phi) x (0, +-GRADED_OFFSETS): circles when it is
     circular about the centre (radial range within 2 w), else its trigonometric interpolant when
-    every ray crosses the level equally often and the 32 rays resolve it (harmonics from N/4 on
-    below RESOLVED_TAIL x w). Any other branch gets rings of BRACKET_RING_WIDTHS x w across its
-    radial range.
+    every ray crosses the level equally often and its harmonics from BAND_LIMIT on, which the
+    curve drops, stay below RESOLVED_TAIL x w. Any other branch gets rings of
+    BRACKET_RING_WIDTHS x w across its radial range.
     Priority: Fermi momenta and brackets 3, graded curves 2, 1, 0 by distance.
     """
     order = np.lexsort((r_cross, ray, lev))
