@@ -24,5 +24,12 @@ def dirac_warped():
 
 
 @pytest.fixture
+def dirac_eps0():
+    """TI surface with eps0 (no warping): in-plane m puts the Fermi contour off the band
+    centre, so it is followed by an interpolated curve."""
+    return st.models.DiracSurface(vf=1.0, delta=0.3, cutoff=4.0, mass=1.0)
+
+
+@pytest.fixture
 def rashba():
     return st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)

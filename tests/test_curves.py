@@ -127,4 +127,3 @@ def test_contour_following_agrees_with_circular_rings_and_sectors(monkeypatch, m
         deviation = np.abs(following[name] - rings[name]).values
         bound = following[f"{name}_error"].values + rings[f"{name}_error"].values
         assert np.all(deviation <= bound + 1e-14), name
-

@@ -9,6 +9,11 @@ from scipy.integrate import simpson
 import spintorque as st
 from spintorque.integrate.thermal import minus_fermi_derivative
 
+
+def unit(v):
+    return tuple(np.asarray(v) / np.linalg.norm(v))
+
+
 BLOCK_NAMES = (
     "spin_exchange",
     "spin_force",
@@ -179,6 +184,11 @@ def test_unconverged_result_warns_or_raises(dirac):
         # in-plane m, and a warped surface with EF high in the band
         ("rashba", 0.2, 0.02, (1.0, 0.0, 0.0), 1e-4),
         ("dirac_warped", 0.8, 0.02, (0.6, 0.0, 0.8), 1e-4),
+        # off-centre contours (eps0 with in-plane m): cases that caught underestimates next
+        # to curves (8 first angles: 1.3x; curves up to the rays' Nyquist harmonic: 3.6x)
+        ("dirac_eps0", 0.252, 0.0103, unit((-0.17, -0.98, 0.0)), 1e-6),
+        ("dirac_eps0", 0.843, 0.0279, unit((-0.91, 0.36, -0.22)), 1e-5),
+        ("dirac_eps0", 0.3935, 0.00954, unit((0.868, -0.0161, -0.496)), 5.5e-6),
         # warped, massive surface: non-circular contours (was 95x underestimated at eta 0.02
         # before the contour's radial range got resolved rings)
         pytest.param("dirac_full", 0.25, 0.04, (0.6, 0.0, 0.8), 1e-4, marks=pytest.mark.slow),

@@ -318,8 +318,9 @@ class DiskIntegrator:
             # a trapezoid rule's n/4 subset says little about its rate (a strong low harmonic
             # such as cos 2 phi dominates it); in a sector a Fermi contour crossing the cell
             # obliquely keeps both 1-D rules pre-asymptotic (measured: 3x underestimates);
-            # next to an interpolated curve the ridge still moves a little in u with the angle
-            # and the angular sum averages G7 errors of either sign (measured: 1.3x)
+            # next to an interpolated curve the ridge still moves a little in u with the angle,
+            # so the plain estimate is kept there too (48 random non-circular cases: worst
+            # deviation / estimate 0.43 this way, 0.81 rate-scaled, for 3% more points)
             ring = (cells.n_phi != SECTOR) & ~self._following(cells)
             err_r = np.where(
                 ring[:, None],
