@@ -47,7 +47,7 @@ def fermi_breaks(
     momenta usually are); each crossing is located by two regula-falsi steps, and thin rings
     around a band extremum that fall between the samples are found from the parabola through
     the extremum (:func:`_hidden_crossings`). Crossings are grouped into branches (the j-th
-    along each ray). Each branch is followed by curves at r_F(phi) and r_F(phi) +- w(phi) x
+    along each ray). Each branch is followed by curves at r_F(phi) and r_F(phi) +- w x
     GRADED_OFFSETS, w = eta / |de/dr| the Lorentzian width in k: circles for a branch circular
     about the centre (min and max radius over the rays within 2 w), else the trigonometric
     interpolant of its crossings (Rashba with in-plane m, warping), so that the panels between
@@ -198,7 +198,7 @@ def _contour_curves(
 
     Crossings are grouped into branches: the j-th crossing of a level along each ray (the inner
     and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
-    A branch is followed by curves r_F(phi) + w(phi) x (0, +-GRADED_OFFSETS): circles when it is
+    A branch is followed by curves r_F(phi) + w x (0, +-GRADED_OFFSETS): circles when it is
     circular about the centre (radial range within 2 w), else its trigonometric interpolant when
     every ray crosses the level equally often and its harmonics from BAND_LIMIT on, which the
     curve drops, stay below RESOLVED_TAIL x w. Any other branch gets rings of
@@ -242,7 +242,10 @@ def _contour_curves(
     circles = np.concatenate([r_lo[circular], r_hi[circular]])[:, None]
     circles_w = np.concatenate([w_lo[circular], w_hi[circular]])[:, None]
     centre = np.concatenate([np.repeat(circles, N_RAYS, 1), r_cross[rows]])
-    centre_w = np.concatenate([np.repeat(circles_w, N_RAYS, 1), width[rows]])
+    # graded curves parallel to a followed contour, at its narrowest width (the per-ray widths
+    # are secant slopes, noisy from ray to ray: curves through them wiggle)
+    shaped_w = np.repeat(w_min[shaped][:, None], N_RAYS, 1)
+    centre_w = np.concatenate([np.repeat(circles_w, N_RAYS, 1), shaped_w])
     graded = (centre[:, None, :] + centre_w[:, None, :] * offsets[:, None]).reshape(-1, N_RAYS)
     graded_w = np.repeat(centre_w, len(offsets), axis=0)
     graded_priority = np.tile(priority, len(centre))
