@@ -19,13 +19,13 @@ import numpy as np
 N_RAYS = 32
 PHI0 = np.pi / N_RAYS  # angle of the first ray
 CHECK_ANGLES = 4 * N_RAYS  # nesting of curves is checked on this many angles
-HARMONICS = np.arange(N_RAYS // 2 + 1)
 # harmonics kept from the ray samples: a curve with harmonics up to the rays' Nyquist order
 # puts strong integrand harmonics at multiples of the ring's trapezoid count, which the nested
 # trapezoid subsets cannot see (measured: up to 3.6x underestimates on 48 random cases, though
 # with 40% fewer points); band-limited curves follow the contour to within the tail that
 # fermi_breaks requires to be small (RESOLVED_TAIL x w)
 BAND_LIMIT = N_RAYS // 4
+HARMONICS = np.arange(BAND_LIMIT)
 
 
 def ray_angles() -> np.ndarray:
@@ -61,11 +61,10 @@ class BreakCurves:
 
     @functools.cached_property
     def coefficients(self) -> np.ndarray:
-        """(J, N_RAYS/2 + 1) complex c_n with b(phi) = Re sum_n c_n exp(i n (phi - PHI0)): the
+        """(J, BAND_LIMIT) complex c_n with b(phi) = Re sum_n c_n exp(i n (phi - PHI0)): the
         trigonometric interpolant of the ray samples, without harmonics from BAND_LIMIT on."""
-        c = np.fft.rfft(self.radii, axis=1) / N_RAYS
+        c = np.fft.rfft(self.radii, axis=1)[:, :BAND_LIMIT] / N_RAYS
         c[:, 1:] *= 2
-        c[:, BAND_LIMIT:] = 0
         return c
 
     def at(self, phi: np.ndarray, index: np.ndarray) -> np.ndarray:
