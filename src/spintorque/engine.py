@@ -18,9 +18,9 @@ from threadpoolctl import ThreadpoolController
 
 from .integrate.brillouin import lattice_integrator
 from .integrate.contours import fermi_breaks
-from .integrate.disk import DiskIntegrator, IntegrationResult
+from .integrate.disk import ComponentGroups, DiskIntegrator, IntegrationResult
 from .integrate.thermal import thermal_grid
-from .kernels import eigendata, response_density, weighted_response
+from .kernels import eigendata, weighted_response
 from .models.base import BlochModel, BrillouinZone, Disk
 
 # block name -> (left operator set, right operator set)
@@ -117,7 +117,8 @@ class ResponseIntegrand:
     """The response density of every block at every energy as a k integrand.
 
     Callable on k points (Nk, dim) -> (Nk, C) values, and ``weighted_sums`` for quadrature
-    batches (the fast path: one matrix product per batch). C = nE x 2 x nL x nR, in that order.
+    batches (the fast path: one matrix product per batch). C = 2 x nL x nR x nE, in that order
+    (the energy last: the layout of the products; see :func:`energy_first`).
     """
 
     def __init__(
@@ -134,12 +135,23 @@ class ResponseIntegrand:
         n_ops = self.layout.n_left * self.layout.n_right
         # floats held per k point: kernels (2 nE N^2 complex) + weighted pairs (3 n_ops N^2 complex)
         self.width = 4 * n * n * (len(self.energies) + 3 * n_ops)
+        self.shape = (2, self.layout.n_left, self.layout.n_right, len(self.energies))
+        # components sharing one tolerance (block_tolerance): a block at one energy, both parts
+        left, right = self.layout.slices()
+        self.groups = ComponentGroups(
+            self.shape,
+            tuple(
+                (slice(None), left[lname], right[rname])
+                for lname, rname in (BLOCKS[b] for b in self.layout.blocks)
+            ),
+        )
 
     def _eigendata(self, k: np.ndarray):
         return eigendata(self.model, k, self.m, self.layout)
 
     def __call__(self, k: np.ndarray) -> np.ndarray:
-        dens = response_density(self._eigendata(k), self.energies, self.eta)
+        ones = np.ones((len(k), 1, 1))
+        dens = weighted_response(self._eigendata(k), self.energies, self.eta, ones)
         return dens.reshape(len(k), -1)
 
     def weighted_sums(self, k: np.ndarray, weights: np.ndarray, angles: int = 1) -> np.ndarray:
@@ -148,6 +160,14 @@ class ResponseIntegrand:
         eig = self._eigendata(flat)
         sums = weighted_response(eig, self.energies, self.eta, weights, angles)
         return sums.reshape(*weights.shape[0:1], weights.shape[2], -1)
+
+    def energy_first(self, flat: np.ndarray) -> np.ndarray:
+        """Components C (in this integrand's order) as an array (nE, 2, nL, nR)."""
+        return np.moveaxis(flat.reshape(self.shape), -1, 0)
+
+    def from_energy_first(self, value: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`energy_first`: (nE, 2, nL, nR) -> flat C."""
+        return np.moveaxis(value, 0, -1).ravel()
 
 
 def block_tolerance(value: np.ndarray, layout: OperatorLayout | int, rtol: float) -> np.ndarray:
@@ -216,23 +236,21 @@ def compute_blocks(
     """The response blocks (default all of BLOCKS) at every (T, EF): one k integral over all
     needed T = 0 energies."""
     layout = operator_layout(int(model.dim), blocks)
-    shape = (layout.n_left, layout.n_right)
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     energies = np.concatenate([g.energies for g in grids])
-    n_e = len(energies)
-
     integrand = ResponseIntegrand(model, m, energies, eta, layout)
 
     def tolerance(flat: np.ndarray) -> np.ndarray:
-        return block_tolerance(flat.reshape(n_e, 2, *shape), layout, rtol).ravel()
+        value = integrand.energy_first(flat)
+        return integrand.from_energy_first(block_tolerance(value, layout, rtol))
 
     integrator = make_integrator(model, m, energies, eta, integrand, max_points=max_points)
     # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
     # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
     with _blas_controller().limit(limits=1):
         result: IntegrationResult = integrator.integrate(tolerance)
-    value = result.value.reshape(n_e, 2, *shape)
-    error = result.error.reshape(value.shape)
+    value = integrand.energy_first(result.value)
+    error = integrand.energy_first(result.error)
 
     smeared, smeared_err = [], []
     offset = 0

@@ -156,19 +156,25 @@ def _sea_series(d: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (-d * total).imag
 
 
-def _sea_pairs(d, mid_x, inv_m, inv_n, arg_diff, eta) -> np.ndarray:
-    """Im J from per-band terms: closed form where |d| >= 0.2 |u|, series elsewhere.
+def _sea_pairs(d, mid_x, inv_m, inv_n, arg_diff, eta, scale=1.0) -> np.ndarray:
+    """scale x Im J from per-band terms: closed form where |d| >= 0.2 |u|, series elsewhere.
 
-    d = e_m - e_n; mid_x = EF - (e_m + e_n)/2 = Re u; inv_* = 1/|EF - e_* + i eta|^2;
+    d = e_m - e_n (broadcasts against the others, e.g. one value per k point and pair);
+    mid_x = EF - (e_m + e_n)/2 = Re u; inv_* = 1/|EF - e_* + i eta|^2;
     arg_diff = arg(EF - e_m + i eta) - arg(EF - e_n + i eta).
     """
-    d, mid_x = np.broadcast_arrays(d, mid_x)
-    small = d * d < SERIES_RATIO**2 * (mid_x * mid_x + eta**2)
-    d_safe = np.where(small, 1.0, d)
-    out = (eta / d_safe) * (inv_m + inv_n) - (2.0 / d_safe**2) * arg_diff
+    shape = np.broadcast_shapes(np.shape(d), np.shape(mid_x))
+    # |d| < 0.2 |u|  <=>  mid_x^2 > d^2 / 0.2^2 - eta^2 (the threshold needs only d)
+    small = mid_x * mid_x > d * d / SERIES_RATIO**2 - eta**2
+    small = np.broadcast_to(small, shape)
+    d_safe = np.where(d == 0, 1.0, d)
+    out = np.add(inv_m, inv_n, out=np.empty(shape))
+    out *= scale * eta / d_safe
+    out -= arg_diff * (scale * 2.0 / d_safe**2)
     idx = np.nonzero(small)
     if idx[0].size:
-        out[idx] = _sea_series(d[idx], mid_x[idx] + 1j * eta)
+        d_full, mid_full = np.broadcast_arrays(d, mid_x)
+        out[idx] = scale * _sea_series(d_full[idx], mid_full[idx] + 1j * eta)
     return out
 
 
@@ -252,27 +258,38 @@ def kernel_features(
 
     Surface: kappa_I(n, n) = eta^2/(pi D_n^2) and Re, Im kappa_I(m, n) for m < n, from the
     closed form of :func:`surface_kernel` evaluated only for those pairs. Sea: s(m, n) of
-    :func:`sea_pair_kernel`. Built with the Fermi level last, the layout the k sums use.
+    :func:`sea_pair_kernel`. Built with the Fermi level last, the layout the k sums use; the
+    factors that depend only on the pair (e_m - e_n) are formed once per k point.
     """
     nk, n = energies.shape
     upper, lower = np.triu_indices(n, 1)
     n_pair = len(upper)
-    x = np.asarray(ef, dtype=float)[None, None, :] - energies[:, :, None]  # (Nk, N, nEF)
-    inv = 1.0 / (x * x + eta**2)
-    inv_m, inv_n = inv[:, upper], inv[:, lower]
-    split = (energies[:, upper] - energies[:, lower])[:, :, None]
+    ef = np.asarray(ef, dtype=float)
+    x = ef[None, None, :] - energies[:, :, None]  # (Nk, N, nEF)
+    inv = np.multiply(x, x)
+    inv += eta**2
+    np.reciprocal(inv, out=inv)
+    if n == 2:  # the single pair (0, 1), as views
+        inv_m, inv_n, x_m, x_n = inv[:, :1], inv[:, 1:], x[:, :1], x[:, 1:]
+    else:
+        inv_m, inv_n, x_m, x_n = inv[:, upper], inv[:, lower], x[:, upper], x[:, lower]
+    split = (energies[:, upper] - energies[:, lower])[:, :, None]  # (Nk, pairs, 1)
     surface = np.empty((nk, n + 2 * n_pair, x.shape[2]))
-    surface[:, :n] = (eta**2 / np.pi) * inv * inv
+    diag = np.multiply(inv, inv, out=surface[:, :n])
+    diag *= eta**2 / np.pi
     prod = np.multiply(inv_m, inv_n, out=surface[:, n : n + n_pair])
     prod *= eta**2 / np.pi
     np.multiply(prod, split * (-1.0 / (2 * eta)), out=surface[:, n + n_pair :])
-    if n <= 3:  # one arctan2 per pair
-        arg_diff = _arg_difference(x[:, upper], x[:, lower], eta)
+    if n <= 3:  # one arctan2 per pair: x_n - x_m = e_m - e_n
+        denominator = np.multiply(x_m, x_n)
+        denominator += eta**2
+        arg_diff = np.arctan2(eta * split, denominator)
     else:  # one per band
         arg = np.arctan2(eta, x)
         arg_diff = arg[:, upper] - arg[:, lower]
-    mid_x = 0.5 * (x[:, upper] + x[:, lower])
-    sea = _sea_pairs(split, mid_x, inv_m, inv_n, arg_diff, eta) / (2 * np.pi)
+    mid_x = np.add(x_m, x_n)
+    mid_x *= 0.5
+    sea = _sea_pairs(split, mid_x, inv_m, inv_n, arg_diff, eta, scale=1.0 / (2 * np.pi))
     return surface, sea
 
 
@@ -307,7 +324,8 @@ def weighted_response(
     the band energies do not depend on the angle (isotropic bands about the polar centre), the
     kernels are evaluated once per radial node and the operator features are summed over the
     angles first: the same sums, ``angles`` times fewer kernel evaluations and products.
-    Returns (P, nw, nEF, 2, nL, nR) with parts (sea, surface).
+    Returns (P, nw, 2, nL, nR, nEF) with parts (sea, surface): the Fermi level last, the
+    layout the products give for many levels.
     """
     ef = np.atleast_1d(np.asarray(ef, dtype=float))
     n_batch, n_q, n_w = weights.shape
@@ -316,7 +334,7 @@ def weighted_response(
     radial = isotropic_energies(eig.energies, angles, eta)
     if radial is not None:
         return _isotropic_response(eig, radial, ef, eta, weights, angles)
-    out = np.empty((n_batch, n_w, n_e, 2, nl * nr))
+    out = np.empty((n_batch, n_w, 2, nl * nr, n_e))
     features = zip(
         pair_features(eig)[::-1], kernel_features(eig.energies, ef, eta)[::-1], strict=True
     )
@@ -326,14 +344,14 @@ def weighted_response(
         if n_e <= nl * nr:
             wpsi = (w * psi.reshape(n_batch, n_q, n_f, 1, n_e)).reshape(n_batch, n_q * n_f, -1)
             lhs = phi.reshape(n_batch, n_q * n_f, nl * nr)
-            res = wpsi.transpose(0, 2, 1) @ lhs  # (P, nw nEF, nLR)
-            out[:, :, :, part] = res.reshape(n_batch, n_w, n_e, nl * nr)
+            res = lhs.transpose(0, 2, 1) @ wpsi  # (P, nLR, nw nEF)
+            out[:, :, part] = res.reshape(n_batch, nl * nr, n_w, n_e).swapaxes(1, 2)
         else:
             wphi = (w * phi.reshape(n_batch, n_q, n_f, 1, nl * nr)).reshape(n_batch, n_q * n_f, -1)
             rhs = psi.reshape(n_batch, n_q * n_f, n_e)
             res = wphi.transpose(0, 2, 1) @ rhs  # (P, nw nLR, nEF)
-            out[:, :, :, part] = res.reshape(n_batch, n_w, nl * nr, n_e).swapaxes(2, 3)
-    return out.reshape(n_batch, n_w, n_e, 2, nl, nr)
+            out[:, :, part] = res.reshape(n_batch, n_w, nl * nr, n_e)
+    return out.reshape(n_batch, n_w, 2, nl, nr, n_e)
 
 
 def _isotropic_response(
@@ -356,14 +374,14 @@ def _isotropic_response(
     summed = w @ surface.reshape(n_batch * n_rad, angles, n_f * nl * nr)
     summed = summed.reshape(n_batch, n_rad, n_w, n_f, nl * nr).transpose(0, 2, 4, 1, 3)
     sea_start = n + (n_f - n) // 2
-    out = np.empty((n_batch, n_w, n_e, 2, nl * nr))
+    out = np.empty((n_batch, n_w, 2, nl * nr, n_e))
     kernels = kernel_features(radial, ef, eta)[::-1]  # sea, surface: (P R, F, nEF)
     for part, (phi, psi) in enumerate(zip((summed[..., sea_start:], summed), kernels, strict=True)):
         f = phi.shape[-1]
-        lhs = phi.reshape(n_batch, n_w * nl * nr, n_rad * f)
-        res = lhs @ psi.reshape(n_batch, n_rad * f, n_e)  # (P, nw nLR, nEF)
-        out[:, :, :, part] = res.reshape(n_batch, n_w, nl * nr, n_e).swapaxes(2, 3)
-    return out.reshape(n_batch, n_w, n_e, 2, nl, nr)
+        lhs = phi.reshape(n_batch, n_w, nl * nr, n_rad * f)
+        # (P, nw, nLR, nEF), written in place
+        np.matmul(lhs, psi.reshape(n_batch, 1, n_rad * f, n_e), out=out[:, :, part])
+    return out.reshape(n_batch, n_w, 2, nl, nr, n_e)
 
 
 def response_density(eig: EigenData, ef: np.ndarray, eta: float) -> np.ndarray:
@@ -372,7 +390,7 @@ def response_density(eig: EigenData, ef: np.ndarray, eta: float) -> np.ndarray:
     Returns a real array of shape (Nk, nEF, 2, nL, nR): part 0 = sea (II), part 1 = surface (I).
     """
     ones = np.ones((len(eig.energies), 1, 1))
-    return weighted_response(eig, ef, eta, ones)[:, 0]
+    return np.moveaxis(weighted_response(eig, ef, eta, ones)[:, 0], -1, 1)
 
 
 def nonequilibrium_density_matrix(

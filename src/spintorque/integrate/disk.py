@@ -32,7 +32,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .curves import BreakCurves
-from .rules import GK_NODES, GK_RULES, scaled_error, trapezoid_rules
+from .rules import GK_NODES, GK_RULES, rate_factor, trapezoid_rules
 
 INNER, OUTER = 0, 1
 MEASURE = 1.0 / (4.0 * np.pi**2)
@@ -63,6 +63,36 @@ class IntegrationResult:
     iterations: int
 
 
+@dataclass(frozen=True)
+class ComponentGroups:
+    """Output components that share one tolerance, for the integrator's per-cell bookkeeping.
+
+    The components, reshaped to ``shape``, form len(selections) x shape[-1] groups: for each
+    selection (an index over shape[:-1]) and each index of the last axis, the selected entries.
+    Example: the response integrand, shape (part, nL, nR, nE), one selection per block: a
+    group is one block at one energy, both parts. Components outside every selection must have
+    an infinite tolerance. The integrator then keeps per cell only the largest difference of
+    each group (the refinement scores and rates need no more), instead of one per component.
+    """
+
+    shape: tuple[int, ...]
+    selections: tuple[tuple[slice, ...], ...]
+
+    def max(self, x: np.ndarray) -> np.ndarray:
+        """(P, C) -> (P, G): the largest entry of each group (the last axis stays contiguous)."""
+        v = x.reshape(len(x), *self.shape)
+        axes = tuple(range(1, v.ndim - 1))
+        return np.concatenate([v[(slice(None), *sel)].max(axis=axes) for sel in self.selections], 1)
+
+
+class _Each:
+    """Every component its own group (the default)."""
+
+    @staticmethod
+    def max(x: np.ndarray) -> np.ndarray:
+        return x
+
+
 @dataclass
 class _Cells:
     kind: np.ndarray  # INNER or OUTER
@@ -72,9 +102,13 @@ class _Cells:
     p0: np.ndarray  # angular interval (sectors only)
     p1: np.ndarray
     n_phi: np.ndarray  # trapezoid angles of a full ring, or SECTOR
-    value: np.ndarray | None = None  # (P, C)
-    diff_r: np.ndarray | None = None  # (P, 2, C): |Q - embedded high|, |Q - embedded low|
-    diff_phi: np.ndarray | None = None  # (P, C): |Q - embedded high| in the angle
+    row: np.ndarray | None = None  # (P,) the cell's row in the _Store
+    # largest over each component group (P, G): |Q|, |Q - radial high|, |Q - radial low|,
+    # |Q - angular high|
+    size: np.ndarray | None = None
+    hi: np.ndarray | None = None
+    lo: np.ndarray | None = None
+    ang: np.ndarray | None = None
 
     def take(self, mask: np.ndarray) -> _Cells:
         return _Cells(
@@ -87,6 +121,41 @@ class _Cells:
         return _Cells(
             *(None if any(c is None for c in col) else np.concatenate(col) for col in columns)
         )
+
+
+class _Store:
+    """Per-component value Q, |Q - radial high| and |Q - angular high| of every evaluated cell,
+    as row chunks (one per evaluated batch). Refined cells stay until more than half the rows
+    are dead; sums over the live cells are weighted matrix-vector products, so no (cells x
+    components) array is copied per iteration."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.n_rows = 0
+
+    def append(self, value: np.ndarray, d_hi: np.ndarray, d_ang: np.ndarray) -> np.ndarray:
+        self.chunks.append((value, d_hi, d_ang))
+        self.n_rows += len(value)
+        return np.arange(self.n_rows - len(value), self.n_rows)
+
+    def weighted_sum(self, which: int, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """sum over ``rows`` of weights x array ``which`` (0 value, 1 d_hi, 2 d_ang)."""
+        full = np.zeros(self.n_rows)
+        full[rows] = weights
+        total, start = 0.0, 0
+        for chunk in self.chunks:
+            part = chunk[which]
+            total = total + full[start : start + len(part)] @ part
+            start += len(part)
+        return total
+
+    def compact(self, rows: np.ndarray) -> np.ndarray:
+        """Keep only ``rows`` if they are under half of the stored rows; their new indices."""
+        if 2 * len(rows) > self.n_rows:
+            return rows
+        stacked = [np.concatenate([c[i] for c in self.chunks]) for i in range(3)]
+        self.chunks, self.n_rows = [], 0
+        return self.append(*(x[rows] for x in stacked))
 
 
 def _angular_rules(cells: _Cells, n_phi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -222,8 +291,9 @@ class DiskIntegrator:
         return w.reshape(len(half), -1, 4)
 
     def _evaluate(self, cells: _Cells) -> _Cells:
-        """Evaluate cells, grouped by (kind, angular rule) and chunked to bound memory."""
-        value = diff_r = diff_phi = None
+        """Evaluate cells, grouped by (kind, angular rule) and chunked to bound memory; store
+        their per-component sums and set their per-group statistics."""
+        n_cells = len(cells.a)
         for kd in np.unique(cells.kind):
             for nph in np.unique(cells.n_phi[cells.kind == kd]):
                 idx = np.flatnonzero((cells.kind == kd) & (cells.n_phi == nph))
@@ -239,22 +309,29 @@ class DiskIntegrator:
                     weights = self._weights(group, jac, ang_rules)
                     # points at one radial node of an INNER cell share |k - k0|
                     angles = n_ang if kd == INNER else 1
-                    sums = np.asarray(
-                        self.integrand.weighted_sums(
-                            k.reshape(len(sel), -1, 2), weights, angles=angles
-                        )
+                    sums = self.integrand.weighted_sums(
+                        k.reshape(len(sel), -1, 2), weights, angles=angles
                     )
-                    sums = sums.reshape(len(sel), 4, -1)
                     self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
-                    if value is None:
-                        value = np.zeros((len(cells.a), sums.shape[2]))
-                        diff_r = np.zeros((len(cells.a), 2, sums.shape[2]))
-                        diff_phi = np.zeros((len(cells.a), sums.shape[2]))
-                    value[sel] = sums[:, 0]
-                    diff_r[sel] = np.abs(sums[:, :1] - sums[:, 1:3])
-                    diff_phi[sel] = np.abs(sums[:, 0] - sums[:, 3])
-        cells.value, cells.diff_r, cells.diff_phi = value, diff_r, diff_phi
+                    self._record(cells, sel, np.asarray(sums).reshape(len(sel), 4, -1), n_cells)
         return cells
+
+    def _record(self, cells: _Cells, sel: np.ndarray, sums: np.ndarray, n_cells: int) -> None:
+        """Store the sums (P, 4, C) of cells ``sel`` (rule order of :meth:`_weights`) and set
+        their per-group statistics (allocated for all ``n_cells`` on the first call)."""
+        # in place: rows 1-3 become |Q - radial high|, |Q - radial low|, |Q - angular high|
+        np.abs(np.subtract(sums[:, 1:], sums[:, :1], out=sums[:, 1:]), out=sums[:, 1:])
+        stats = [self.groups.max(np.abs(sums[:, 0]))] + [
+            self.groups.max(sums[:, i]) for i in (1, 2, 3)
+        ]
+        if cells.row is None:
+            cells.row = np.empty(n_cells, dtype=int)
+            cells.size, cells.hi, cells.lo, cells.ang = (
+                np.empty((n_cells, stats[0].shape[1])) for _ in range(4)
+            )
+        for name, stat in zip(("size", "hi", "lo", "ang"), stats, strict=True):
+            getattr(cells, name)[sel] = stat
+        cells.row[sel] = self.store.append(sums[:, 0], sums[:, 1], sums[:, 3])
 
     def _following(self, cells: _Cells) -> np.ndarray:
         """(P,) True for cells in a layer bounded by a curve that is not a circle."""
@@ -308,12 +385,20 @@ class DiskIntegrator:
 
     # --- driver ---
     def integrate(self, tolerance: Callable[[np.ndarray], np.ndarray]) -> IntegrationResult:
-        """Refine until err[c] <= tolerance(value)[c] for every component c, or the budget ends."""
+        """Refine until err[c] <= tolerance(value)[c] for every component c, or the budget ends.
+
+        If the integrand has a ``groups`` attribute (:class:`ComponentGroups`), the tolerance
+        must be the same for every component of a group (checked: ValueError otherwise).
+        """
+        self.store = _Store()
+        self.groups = getattr(self.integrand, "groups", None) or _Each()
         cells = self._evaluate(self.initial_cells())
         iterations = 0
         while True:
-            value = cells.value.sum(axis=0)
+            live = np.ones(len(cells.a))
+            value = self.store.weighted_sum(0, cells.row, live)
             tol = np.maximum(np.asarray(tolerance(value), dtype=float), np.finfo(float).tiny)
+            tol_g = self._group_tolerance(tol)
             # the rate-scaled estimate only for the radial rule of full rings between circles:
             # a trapezoid rule's n/4 subset says little about its rate (a strong low harmonic
             # such as cos 2 phi dominates it); in a sector a Fermi contour crossing the cell
@@ -322,18 +407,23 @@ class DiskIntegrator:
             # so the plain estimate is kept there too (48 random non-circular cases: worst
             # deviation / estimate 0.63 this way, 0.87 rate-scaled, for 1% more points)
             ring = (cells.n_phi != SECTOR) & ~self._following(cells)
-            err_r = np.where(
-                ring[:, None],
-                scaled_error(cells.diff_r[:, 0], cells.diff_r[:, 1], cells.value, tol),
-                cells.diff_r[:, 0],
+            hi = np.max(cells.hi / tol_g, axis=1)
+            factor = np.where(
+                ring,
+                rate_factor(
+                    hi, np.max(cells.lo / tol_g, axis=1), np.max(cells.size / tol_g, axis=1)
+                ),
+                1.0,
             )
-            err_phi = cells.diff_phi
-            error = (err_r + err_phi).sum(axis=0)
+            error = self.store.weighted_sum(1, cells.row, factor) + self.store.weighted_sum(
+                2, cells.row, live
+            )
             if np.all(error <= tol) or self.n_points >= self.max_points:
                 break
             iterations += 1
-            score_r = np.max(err_r / tol, axis=1)
-            score_phi = np.max(err_phi / tol, axis=1)
+            # per cell: the largest error / tolerance over the components (over the groups)
+            score_r = factor * hi
+            score_phi = np.max(cells.ang / tol_g, axis=1)
             # every cell above the average budget: refining only the worst few until the rest
             # fits the tolerance takes fewer points but was measured to let mis-estimated cells
             # through (16x underestimates on the warping pockets of tests/test_response.py)
@@ -341,6 +431,7 @@ class DiskIntegrator:
             todo = cells.take(refine)
             new = self._evaluate(self._refine(todo, score_r[refine] >= score_phi[refine]))
             cells = _Cells.concat([cells.take(~refine), new])
+            cells.row = self.store.compact(cells.row)
         return IntegrationResult(
             value=value,
             error=error,
@@ -349,3 +440,16 @@ class DiskIntegrator:
             n_panels=len(cells.a),
             iterations=iterations,
         )
+
+    def _group_tolerance(self, tol: np.ndarray) -> np.ndarray:
+        """(G,) the tolerance of each component group (which must be uniform within it)."""
+        tol_g = self.groups.max(tol[None])[0]
+        low = -self.groups.max(-tol[None])[0]
+        if np.any(low != tol_g):
+            worst = int(np.argmax(tol_g - low))
+            raise ValueError(
+                f"the tolerance differs within component group {worst} "
+                f"({low[worst]:.3g} to {tol_g[worst]:.3g}); the integrand's groups must "
+                "collect components that share one tolerance"
+            )
+        return tol_g

@@ -81,6 +81,18 @@ def trapezoid_rules(n: int) -> np.ndarray:
     return np.stack([full, half, quarter]) * (2 * np.pi / n)
 
 
+def rate_factor(hi: np.ndarray, lo: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Factor (P,) by which each cell's d_hi is scaled: clip(hi / lo, RATE_FLOOR, 1) where the
+    cell is resolved (0 < lo <= RESOLVED x size), else 1.
+
+    hi, lo, size : (P,) largest d_hi / tol, d_lo / tol and |value| / tol over the components of
+    each cell (see :func:`scaled_error`).
+    """
+    rate = np.clip(hi / np.maximum(lo, np.finfo(float).tiny), RATE_FLOOR, 1.0)
+    trusted = (lo > 0) & (lo <= RESOLVED * size)
+    return np.where(trusted, rate, 1.0)
+
+
 def scaled_error(
     d_hi: np.ndarray, d_lo: np.ndarray, value: np.ndarray, tol: np.ndarray
 ) -> np.ndarray:
@@ -95,6 +107,4 @@ def scaled_error(
     hi = np.max(d_hi / tol, axis=1)
     lo = np.max(d_lo / tol, axis=1)
     size = np.max(np.abs(value) / tol, axis=1)
-    rate = np.clip(hi / np.maximum(lo, np.finfo(float).tiny), RATE_FLOOR, 1.0)
-    trusted = (lo > 0) & (lo <= RESOLVED * size)
-    return d_hi * np.where(trusted, rate, 1.0)[:, None]
+    return d_hi * rate_factor(hi, lo, size)[:, None]

@@ -1,0 +1,107 @@
+"""Bookkeeping of the disk integrator: component groups, the row store, and that grouping the
+error statistics changes neither the mesh nor the result."""
+
+import numpy as np
+import pytest
+
+import spintorque as st
+from spintorque.analytic import _PointIntegrand
+from spintorque.engine import ResponseIntegrand, block_tolerance, make_integrator
+from spintorque.integrate.disk import ComponentGroups, DiskIntegrator, _Store
+
+
+def test_group_max_is_the_largest_entry_of_each_selection_per_last_index():
+    rng = np.random.default_rng(3)
+    shape = (2, 4, 3, 5)
+    selections = ((slice(None), slice(0, 2), slice(0, 3)), (slice(None), slice(2, 4), slice(1, 3)))
+    x = rng.normal(size=(7, int(np.prod(shape))))
+    got = ComponentGroups(shape, selections).max(x)
+    v = x.reshape(7, *shape)
+    for g, sel in enumerate(selections):
+        for e in range(shape[-1]):
+            want = v[(slice(None), *sel, e)].reshape(7, -1).max(axis=1)
+            np.testing.assert_array_equal(got[:, g * shape[-1] + e], want)
+
+
+def test_store_sums_survive_compaction():
+    rng = np.random.default_rng(4)
+    store = _Store()
+    rows = np.concatenate(
+        [store.append(*(rng.normal(size=(n, 6)) for _ in range(3))) for n in (5, 3, 4)]
+    )
+    live = rows[[1, 4, 6, 10]]
+    weights = rng.normal(size=len(live))
+    before = [store.weighted_sum(i, live, weights) for i in range(3)]
+    stacked = [np.concatenate([c[i] for c in store.chunks]) for i in range(3)]
+    for i in range(3):  # the sums are those of the rows
+        np.testing.assert_allclose(before[i], weights @ stacked[i][live], rtol=1e-14)
+    new_rows = store.compact(live)
+    assert store.n_rows == len(live) and len(store.chunks) == 1
+    for i in range(3):
+        np.testing.assert_allclose(store.weighted_sum(i, new_rows, weights), before[i], rtol=1e-14)
+
+
+class _Ungrouped:
+    """The response integrand without its component groups (per-component bookkeeping)."""
+
+    def __init__(self, integrand):
+        self.inner, self.width = integrand, integrand.width
+
+    def weighted_sums(self, k, weights, angles=1):
+        return self.inner.weighted_sums(k, weights, angles)
+
+
+@pytest.mark.parametrize(
+    ("m", "ef"), [((0.6, 0.0, 0.8), np.linspace(-0.3, 0.4, 9)), ((0.0, 0.8, 0.6), 0.25)]
+)
+def test_grouped_error_bookkeeping_gives_the_same_mesh_and_result(rashba, m, ef):
+    """Per-group maxima are all that the scores and rates need: the same cells are refined and
+    the same value and error come out as with one statistic per component."""
+    m, energies = np.asarray(m), np.atleast_1d(ef)
+    integrand = ResponseIntegrand(rashba, m, energies, 0.02)
+
+    def tolerance(flat):
+        value = integrand.energy_first(flat)
+        return integrand.from_energy_first(block_tolerance(value, integrand.layout, 1e-5))
+
+    runs = []
+    for wrapped in (integrand, _Ungrouped(integrand)):
+        integrator = make_integrator(rashba, m, energies, 0.02, wrapped, max_points=10**7)
+        runs.append(integrator.integrate(tolerance))
+    grouped, plain = runs
+    assert grouped.iterations > 0  # the comparison covers refinement
+    assert (grouped.n_points, grouped.n_panels) == (plain.n_points, plain.n_panels)
+    np.testing.assert_allclose(grouped.value, plain.value, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(grouped.error, plain.error, rtol=1e-12, atol=1e-20)
+
+
+def test_a_tolerance_that_differs_within_a_group_is_refused():
+    def f(k):
+        return np.stack([np.exp(-np.sum(k**2, axis=1)), np.ones(len(k))], axis=1)
+
+    integrand = _PointIntegrand(f, 2)
+    integrand.groups = ComponentGroups((2, 1), ((slice(None),),))
+    integrator = DiskIntegrator(integrand, cutoff=2.0)
+    with pytest.raises(ValueError, match="tolerance differs within component group 0"):
+        integrator.integrate(lambda v: np.array([1e-8, 1e-6]))
+    result = integrator.integrate(lambda v: np.full(2, 1e-10))  # uniform: accepted
+    assert result.converged
+    np.testing.assert_allclose(result.value[1], np.pi * 4.0 / (4 * np.pi**2), rtol=1e-10)
+
+
+@pytest.mark.parametrize("model", ["dirac", "dirac_eps0"])
+def test_a_scan_equals_its_single_points(model, request):
+    """The engine's component order (energy last) maps back to (nE, part, nL, nR): each level
+    of a scan agrees with a single-point run within the tolerance (isotropic bands about the
+    band centre, and an off-centre contour followed by a curve)."""
+    model = request.getfixturevalue(model)
+    m = np.array([0.6, -0.2, 0.7]) / np.linalg.norm([0.6, -0.2, 0.7])
+    levels = [-0.4, 0.1, 0.5]
+    scan = st.response(model, ef=levels, eta=0.02, m=m, rtol=1e-6)
+    for i, ef in enumerate(levels):
+        single = st.response(model, ef=ef, eta=0.02, m=m, rtol=1e-6)
+        for name in ("spin_exchange", "current_force", "spin_force"):
+            ref = single[name].values
+            np.testing.assert_allclose(
+                scan[name].isel(ef=i).values, ref, rtol=0, atol=3e-6 * np.abs(ref).max()
+            )
