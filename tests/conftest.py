@@ -33,3 +33,23 @@ def dirac_eps0():
 @pytest.fixture
 def rashba():
     return st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
+
+
+@pytest.fixture
+def bhz():
+    """A 4-band BHZ-like formula model (orbital t, spin s) with an exchange on the spin. It is
+    inversion symmetric: P = kron(s0, tz) maps H(k) to H(-k) and keeps the exchange, so every
+    spin-velocity block (spin_force, current_exchange, exchange_force) vanishes."""
+    return st.models.from_formula(
+        "(C - D*(kx^2 + ky^2))*kron(s0, t0) + A*(kx*kron(sz, tx) - ky*kron(s0, ty))"
+        " + (M - B*(kx^2 + ky^2))*kron(s0, tz)"
+        " + delta/2*(mx*kron(sx, t0) + my*kron(sy, t0) + mz*kron(sz, t0))",
+        A=1.0,
+        B=-0.5,
+        C=0.0,
+        D=0.2,
+        M=-0.2,
+        delta=0.3,
+        cutoff=4.0,
+        spin_operators=["kron(sx, t0)", "kron(sy, t0)", "kron(sz, t0)"],
+    )

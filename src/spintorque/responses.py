@@ -149,7 +149,8 @@ def response(
     m : magnetization direction (3-vector); normalised with a warning if not of unit length.
     temperature : k_B T (energy), >= 0; a sequence adds a ``temperature`` dimension.
     rtol : relative tolerance, 1e-10 <= rtol < 0.1: every entry of every block is converged to
-        rtol times the largest entry of that block (at each EF and T).
+        rtol times the largest entry of that block (at each EF and T); a block smaller than
+        1e-4 of the largest block (one that vanishes by symmetry) to rtol x 1e-4 x that.
     max_points : k-point budget (default 2e7). on_unconverged : "warn" (default) or "raise".
     blocks : the block names to compute (default all); fewer blocks need fewer operators, and
         the cost of the operator algebra and k sums drops with them (e.g. ``"current_force"``

@@ -22,11 +22,13 @@ class ThermalGrid:
 
     energies : (nE,) T = 0 Fermi levels to compute.  weights : (nmu, nE) fine-rule weights.
     coarse_weights : (nmu, nE) weights of the rule with twice the spacing (error estimate).
+    exact : T = 0, the energies are the chemical potentials and the weights the identity.
     """
 
     energies: np.ndarray
     weights: np.ndarray
     coarse_weights: np.ndarray
+    exact: bool = False
 
 
 def minus_fermi_derivative(eps: np.ndarray, temperature: float) -> np.ndarray:
@@ -44,7 +46,7 @@ def thermal_grid(mu: np.ndarray, temperature: float, eta: float, rtol: float) ->
     """
     mu = np.atleast_1d(np.asarray(mu, dtype=float))
     if temperature <= 0:
-        return ThermalGrid(mu.copy(), np.eye(len(mu)), np.eye(len(mu)))
+        return ThermalGrid(mu.copy(), np.eye(len(mu)), np.eye(len(mu)), exact=True)
     d = 0.8 * min(0.5 * np.pi, eta / (2.0 * temperature))  # stay clear of the strip's edge
     h = np.pi * d / (np.log(1.0 / rtol) + 6.0)
     x_max = 0.5 * np.log(40.0 / rtol)
