@@ -321,9 +321,9 @@ class DiskIntegrator:
         their per-group statistics (allocated for all ``n_cells`` on the first call)."""
         # in place: rows 1-3 become |Q - radial high|, |Q - radial low|, |Q - angular high|
         np.abs(np.subtract(sums[:, 1:], sums[:, :1], out=sums[:, 1:]), out=sums[:, 1:])
-        stats = [self.groups.max(np.abs(sums[:, 0]))] + [
-            self.groups.max(sums[:, i]) for i in (1, 2, 3)
-        ]
+        n_sel = len(sel)
+        diffs = self.groups.max(sums[:, 1:].reshape(3 * n_sel, -1)).reshape(n_sel, 3, -1)
+        stats = [self.groups.max(np.abs(sums[:, 0])), diffs[:, 0], diffs[:, 1], diffs[:, 2]]
         if cells.row is None:
             cells.row = np.empty(n_cells, dtype=int)
             cells.size, cells.hi, cells.lo, cells.ang = (
