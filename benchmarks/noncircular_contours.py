@@ -11,12 +11,10 @@ Run:  python benchmarks/noncircular_contours.py
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from bench_common import block_deviation, timed_response
 
 import spintorque as st
-from spintorque.engine import BLOCKS
 from spintorque.integrate import contours
 
 RASHBA = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
@@ -30,22 +28,11 @@ CASES = {
 
 
 def run(model, ef, eta, m, rtol: float, follow: bool):
-    contours.FOLLOW_CONTOURS = follow
-    try:
-        start = time.perf_counter()
-        res = st.response(model, ef=ef, eta=eta, m=m, rtol=rtol)
-        return res, time.perf_counter() - start
-    finally:
-        contours.FOLLOW_CONTOURS = True
+    def patch():
+        contours.FOLLOW_CONTOURS = follow
+        return lambda: setattr(contours, "FOLLOW_CONTOURS", True)
 
-
-def deviation(a, b) -> float:
-    worst = 0.0
-    for name in BLOCKS:
-        x, y = a[name].sel(part=["sea", "surface"]).values, b[name].sel(part=["sea", "surface"])
-        scale = np.abs(y.values).max()
-        worst = max(worst, float(np.abs(x - y.values).max() / scale))
-    return worst
+    return timed_response(patch, model, ef=ef, eta=eta, m=m, rtol=rtol)
 
 
 def main() -> None:
@@ -62,7 +49,7 @@ def main() -> None:
             print(
                 f"{label:36s} {rtol:6.0e} {n_f:>10d} / {n_r:<9d} {n_r / n_f:6.1f} "
                 f"{t_follow:7.2f} / {t_rings:<7.2f} s {t_rings / t_follow:6.1f} "
-                f"{deviation(follow, rings):9.1e}",
+                f"{block_deviation(follow, rings):9.1e}",
                 flush=True,
             )
 

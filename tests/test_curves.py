@@ -1,6 +1,8 @@
 """Break curves r = b(phi) of the disk integrator: interpolation, nesting, exact mapping, and
 the Fermi-contour curves that follow non-circular contours."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,43 @@ def test_contour_following_agrees_with_circular_rings_and_sectors(monkeypatch, m
         deviation = np.abs(following[name] - rings[name]).values
         bound = following[f"{name}_error"].values + rings[f"{name}_error"].values
         assert np.all(deviation <= bound + 1e-14), name
+
+
+def _crossing(a: np.ndarray, b: np.ndarray) -> bool:
+    diff = a - b
+    return bool(diff.max() > 0 and diff.min() < 0)
+
+
+def test_levels_are_grouped_so_that_their_fermi_contours_nest():
+    """Rashba with in-plane m: the two bands' contours are off-centre in opposite directions, so
+    a contour of one level crosses contours of other levels. Each group of levels has nested
+    contours only, and each new group starts because its first level crosses the group before
+    (greedy, in ascending energy). Circular contours (isotropic Dirac) stay one group."""
+    model = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
+    m, efs = np.array([1.0, 0.0, 0.0]), np.linspace(0.0, 0.5, 11)
+    center = np.asarray(model.band_center(m))
+    r_max = 6.0 - np.hypot(*center)
+    windows = contours.nested_windows(model, m, efs[::-1], 0.02, r_max, center)
+    assert len(windows) > 1
+    assert sorted(np.concatenate(windows)) == list(range(len(efs)))
+    radii, _, priority, level = contours.fermi_curves(model, m, efs, 0.02, r_max, center)
+    grid = BreakCurves(radii[priority == 3]).on_grid()
+    level = level[priority == 3]
+    energies = efs[::-1]
+    for w, window in enumerate(windows):
+        inside = np.isin(level, energies[window])
+        if w:  # groups are consecutive in energy
+            assert energies[windows[w - 1]].max() < energies[window].min()
+        for i, j in itertools.combinations(np.flatnonzero(inside), 2):
+            assert level[i] == level[j] or not _crossing(grid[i], grid[j])
+        if w:  # the group starts at a level that crosses the previous group
+            first = np.flatnonzero(level == energies[window].min())
+            before = np.flatnonzero(np.isin(level, energies[windows[w - 1]]))
+            assert any(_crossing(grid[i], grid[j]) for i in first for j in before)
+    dirac = st.models.DiracSurface(vf=1.0, delta=0.2, cutoff=20.0)
+    m = np.array([0.6, 0.0, 0.8])
+    center = np.asarray(dirac.band_center(m))
+    levels = np.linspace(-0.5, 0.5, 200)
+    assert (
+        len(contours.nested_windows(dirac, m, levels, 0.01, 20.0 - np.hypot(*center), center)) == 1
+    )

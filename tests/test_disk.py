@@ -89,14 +89,22 @@ def test_a_tolerance_that_differs_within_a_group_is_refused():
     np.testing.assert_allclose(result.value[1], np.pi * 4.0 / (4 * np.pi**2), rtol=1e-10)
 
 
-@pytest.mark.parametrize("model", ["dirac", "dirac_eps0"])
-def test_a_scan_equals_its_single_points(model, request):
-    """The engine's component order (energy last) maps back to (nE, part, nL, nR): each level
-    of a scan agrees with a single-point run within the tolerance (isotropic bands about the
-    band centre, and an off-centre contour followed by a curve)."""
+@pytest.mark.parametrize(
+    ("model", "m", "levels"),
+    [
+        ("dirac", (0.6, -0.2, 0.7), [-0.4, 0.1, 0.5]),
+        ("dirac_eps0", (0.6, -0.2, 0.7), [-0.4, 0.1, 0.5]),
+        # contours that cross between levels: the scan is split into nested groups
+        ("rashba", (1.0, 0.0, 0.0), [0.45, 0.15, 0.3, 0.35]),
+    ],
+)
+def test_a_scan_equals_its_single_points(model, m, levels, request):
+    """The engine's component order (energy last) maps back to (nE, part, nL, nR), and the
+    groups of levels with nested contours back to the caller's order: each level of a scan
+    agrees with a single-point run within the tolerance (isotropic bands about the band
+    centre, an off-centre contour followed by a curve, a scan split into groups)."""
     model = request.getfixturevalue(model)
-    m = np.array([0.6, -0.2, 0.7]) / np.linalg.norm([0.6, -0.2, 0.7])
-    levels = [-0.4, 0.1, 0.5]
+    m = np.asarray(m) / np.linalg.norm(m)
     scan = st.response(model, ef=levels, eta=0.02, m=m, rtol=1e-6)
     for i, ef in enumerate(levels):
         single = st.response(model, ef=ef, eta=0.02, m=m, rtol=1e-6)

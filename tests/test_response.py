@@ -194,10 +194,14 @@ def test_unconverged_result_warns_or_raises(dirac):
         pytest.param("dirac_full", 0.25, 0.04, (0.6, 0.0, 0.8), 1e-4, marks=pytest.mark.slow),
         # 4 bands, blocks that vanish by symmetry (pure quadrature error), tilted m
         ("bhz", 0.5, 0.02, (0.8, 0.0, 0.6), 1e-5),
+        # a scan whose contours cross between levels: integrated in nested groups
+        ("rashba", [0.15, 0.25, 0.35, 0.45], 0.02, (1.0, 0.0, 0.0), 1e-4),
     ],
 )
 def test_error_estimate_is_honest_across_regimes(request, model_name, ef, eta, m, rtol):
-    """Componentwise: |loose - tight| <= the loose run's estimate (+ the tight one's)."""
+    """Componentwise: |loose - tight| <= the loose run's estimate (+ the tight one's), up to
+    rounding (1e-13 of the block's scale: the estimates cover the quadrature error only, and
+    entries that vanish by symmetry differ between two meshes at the 1e-15 level)."""
     model = request.getfixturevalue(model_name)
     loose = st.response(model, ef=ef, eta=eta, m=m, rtol=rtol)
     tight = st.response(model, ef=ef, eta=eta, m=m, rtol=1e-3 * rtol)
@@ -205,7 +209,8 @@ def test_error_estimate_is_honest_across_regimes(request, model_name, ef, eta, m
     for name in BLOCK_NAMES:
         deviation = np.abs(loose[name] - tight[name]).values
         bound = loose[f"{name}_error"].values + tight[f"{name}_error"].values
-        assert np.all(deviation <= bound + 1e-15), name
+        rounding = 1e-13 * np.abs(tight[name].values).max()
+        assert np.all(deviation <= bound + rounding), name
 
 
 def test_blocks_that_vanish_by_symmetry_converge_with_the_others(bhz):

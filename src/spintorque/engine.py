@@ -17,7 +17,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .integrate.brillouin import lattice_integrator
-from .integrate.contours import fermi_breaks
+from .integrate.contours import fermi_breaks, nested_windows
 from .integrate.disk import ComponentGroups, DiskIntegrator, IntegrationResult
 from .integrate.thermal import thermal_grid
 from .kernels import eigendata, weighted_response
@@ -199,6 +199,17 @@ def block_tolerance(value: np.ndarray, layout: OperatorLayout | int, rtol: float
     return tol
 
 
+def disk_geometry(model: BlochModel, m: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """(cutoff, polar centre k0, r_max) of a continuum model: k0 is the band centre unless it
+    lies beyond half the cutoff (then 0), r_max the radius of the circle about k0 inside the
+    disk."""
+    cutoff = model.k_domain.cutoff
+    center = np.asarray(model.band_center(m), dtype=float)
+    if np.hypot(*center) >= 0.5 * cutoff:  # the integrator then uses polar coordinates about 0
+        center = np.zeros(2)
+    return cutoff, center, cutoff - float(np.hypot(*center))
+
+
 def make_integrator(
     model: BlochModel,
     m: np.ndarray,
@@ -210,11 +221,7 @@ def make_integrator(
 ) -> DiskIntegrator:
     """The k integrator for the model's domain; it exposes ``integrate(tolerance)``."""
     if isinstance(model.k_domain, Disk):
-        cutoff = model.k_domain.cutoff
-        center = np.asarray(model.band_center(m), dtype=float)
-        if np.hypot(*center) >= 0.5 * cutoff:  # the integrator then uses polar coordinates about 0
-            center = np.zeros(2)
-        r_max = cutoff - float(np.hypot(*center))
+        cutoff, center, r_max = disk_geometry(model, m)
         return DiskIntegrator(
             integrand,
             cutoff=cutoff,
@@ -229,6 +236,42 @@ def make_integrator(
     )
 
 
+def level_windows(
+    model: BlochModel, m: np.ndarray, energies: np.ndarray, eta: float
+) -> list[np.ndarray]:
+    """Groups of ``energies`` (indices) that share one k integral: on a continuum model, the
+    levels whose Fermi contours nest (:func:`~.integrate.contours.nested_windows`); else all."""
+    if isinstance(model.k_domain, Disk) and len(np.unique(energies)) > 1:
+        _, center, r_max = disk_geometry(model, m)
+        return nested_windows(model, m, energies, eta, r_max, center)
+    return [np.arange(len(energies))]
+
+
+def integrate_levels(
+    model: BlochModel,
+    m: np.ndarray,
+    energies: np.ndarray,
+    eta: float,
+    layout: OperatorLayout,
+    rtol: float,
+    max_points: int,
+) -> tuple[np.ndarray, np.ndarray, IntegrationResult]:
+    """One k integral for the T = 0 ``energies``: value and error (nE, 2, nL, nR) and the
+    integrator's result (statistics)."""
+    integrand = ResponseIntegrand(model, m, energies, eta, layout)
+
+    def tolerance(flat: np.ndarray) -> np.ndarray:
+        value = integrand.energy_first(flat)
+        return integrand.from_energy_first(block_tolerance(value, layout, rtol))
+
+    integrator = make_integrator(model, m, energies, eta, integrand, max_points=max_points)
+    # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
+    # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
+    with _blas_controller().limit(limits=1):
+        result: IntegrationResult = integrator.integrate(tolerance)
+    return integrand.energy_first(result.value), integrand.energy_first(result.error), result
+
+
 def compute_blocks(
     model: BlochModel,
     ef: np.ndarray,
@@ -241,24 +284,23 @@ def compute_blocks(
     progress: Callable[[int], None] | None = None,
     blocks: tuple[str, ...] | None = None,
 ) -> RawResponse:
-    """The response blocks (default all of BLOCKS) at every (T, EF): one k integral over all
-    needed T = 0 energies."""
+    """The response blocks (default all of BLOCKS) at every (T, EF): k integrals over all
+    needed T = 0 energies, one per group of levels whose Fermi contours nest
+    (:func:`level_windows`; one group for circular contours)."""
     layout = operator_layout(int(model.dim), blocks)
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     energies = np.concatenate([g.energies for g in grids])
-    integrand = ResponseIntegrand(model, m, energies, eta, layout)
-
-    def tolerance(flat: np.ndarray) -> np.ndarray:
-        value = integrand.energy_first(flat)
-        return integrand.from_energy_first(block_tolerance(value, layout, rtol))
-
-    integrator = make_integrator(model, m, energies, eta, integrand, max_points=max_points)
-    # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
-    # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
-    with _blas_controller().limit(limits=1):
-        result: IntegrationResult = integrator.integrate(tolerance)
-    value = integrand.energy_first(result.value)
-    error = integrand.energy_first(result.error)
+    value = np.empty((len(energies), 2, layout.n_left, layout.n_right))
+    error = np.empty_like(value)
+    n_points = n_panels = 0
+    integrals_converged = True
+    for window in level_windows(model, m, energies, eta):
+        value[window], error[window], result = integrate_levels(
+            model, m, energies[window], eta, layout, rtol, max_points - n_points
+        )
+        n_points += result.n_points
+        n_panels += result.n_panels
+        integrals_converged &= result.converged
 
     smeared, smeared_err = [], []
     offset = 0
@@ -285,5 +327,5 @@ def compute_blocks(
         errors[name] = total_err[..., left[lname], right[rname]]
     tol = np.stack([block_tolerance(t, layout, 1.0) for t in total])  # block scales
     rel = float(np.max(total_err / np.maximum(tol, np.finfo(float).tiny)))
-    converged = result.converged and rel <= rtol * (1 + 1e-9)
-    return RawResponse(out, errors, converged, result.n_points, result.n_panels, rel)
+    converged = integrals_converged and rel <= rtol * (1 + 1e-9)
+    return RawResponse(out, errors, converged, n_points, n_panels, rel)

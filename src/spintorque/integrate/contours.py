@@ -58,6 +58,30 @@ def fermi_breaks(
     see :func:`~.curves.nest`), so a dense energy scan gives cells of about w across the range
     its Fermi momenta cover.
     """
+    radii, widths, priority, _ = fermi_curves(model, m, energies, eta, r_max, center)
+    if len(radii) == 0:
+        return BreakCurves.circles(np.zeros(0))
+    widths = MIN_CELL_WIDTHS * widths
+    if np.ptp(radii, axis=1).max() == 0:  # circles only: merge along the radius
+        points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
+        keep = (points > 0) & (points < r_max)
+        order = np.argsort(points[keep])
+        kept = _thin(points[keep][order], spacing[keep][order], rank[keep][order])
+        return BreakCurves.circles(kept)
+    return nest(BreakCurves(radii), BreakCurves(widths), priority, r_max)
+
+
+def fermi_curves(
+    model: BlochModel,
+    m: np.ndarray,
+    energies: np.ndarray,
+    eta: float,
+    r_max: float,
+    center: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every curve that :func:`fermi_breaks` starts from, before merging: radii (J, N_RAYS) about
+    ``center`` on the rays, Lorentzian widths (J, N_RAYS), priorities (J,) (3: a Fermi contour
+    or a bracket ring across one) and the Fermi level (J,) each curve belongs to."""
     # radii per ray: fewer for many-band models, whose diagonalisations dominate here (the
     # regula-falsi steps restore the accuracy of each crossing)
     n_lin, n_geo = (160, 240) if model.n_bands <= 4 else (64, 96)
@@ -93,16 +117,51 @@ def fermi_breaks(
         if len(lev):
             found.append(_contour_curves(lev, ray, r_cross, width))
     if not found:
-        return BreakCurves.circles(np.zeros(0))
-    radii, widths, priority = (np.concatenate([f[i] for f in found]) for i in range(3))
-    widths = MIN_CELL_WIDTHS * widths
-    if np.ptp(radii, axis=1).max() == 0:  # circles only: merge along the radius
-        points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
-        keep = (points > 0) & (points < r_max)
-        order = np.argsort(points[keep])
-        kept = _thin(points[keep][order], spacing[keep][order], rank[keep][order])
-        return BreakCurves.circles(kept)
-    return nest(BreakCurves(radii), BreakCurves(widths), priority, r_max)
+        empty = np.zeros((0, N_RAYS))
+        return empty, empty, np.zeros(0, int), np.zeros(0)
+    radii, widths, priority, level = (np.concatenate([f[i] for f in found]) for i in range(4))
+    return radii, widths, priority, levels[level]
+
+
+def nested_windows(
+    model: BlochModel,
+    m: np.ndarray,
+    energies: np.ndarray,
+    eta: float,
+    r_max: float,
+    center: np.ndarray,
+) -> list[np.ndarray]:
+    """Indices of ``energies`` in groups (ascending energy) whose Fermi contours nest.
+
+    One k mesh serves all the levels of a group: its break curves must be nested, so when a
+    Fermi contour of one level crosses one of another level (two bands off-centre in different
+    directions: Rashba with in-plane m, a scan over a band bottom) one of them is dropped and
+    its Lorentzian ridge cuts obliquely through the layers of the other, which then need fine
+    2-D refinement. Levels are taken in ascending order and a new group starts when a contour
+    of the next level crosses a contour already in the group (closeness is fine: curves closer
+    than w are merged by design). Circles never cross, so isotropic scans stay one group.
+    """
+    energies = np.asarray(energies, dtype=float)
+    levels, inverse = np.unique(energies, return_inverse=True)
+    radii, _, priority, level = fermi_curves(model, m, levels, eta, r_max, center)
+    fermi = priority == 3
+    grid = BreakCurves(radii[fermi]).on_grid() if fermi.any() else np.zeros((0, 1))
+    of_level = np.searchsorted(levels, level[fermi])
+    groups: list[list[int]] = []
+    group_curves = np.zeros((0, grid.shape[1]))
+    for index in range(len(levels)):
+        curves = grid[of_level == index]
+        if groups and len(curves) and len(group_curves):
+            diff = curves[:, None, :] - group_curves[None, :, :]
+            crossing = np.any((diff.max(axis=2) > 0) & (diff.min(axis=2) < 0))
+        else:
+            crossing = False
+        if not groups or crossing:
+            groups.append([])
+            group_curves = np.zeros((0, grid.shape[1]))
+        groups[-1].append(index)
+        group_curves = np.concatenate([group_curves, curves])
+    return [np.flatnonzero(np.isin(inverse, g)) for g in groups]
 
 
 def _hidden_crossings(
@@ -192,9 +251,10 @@ def _crossings(band: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def _contour_curves(
     lev: np.ndarray, ray: np.ndarray, r_cross: np.ndarray, width: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Breakpoint curves (J, N_RAYS), their local widths (J, N_RAYS) and priorities (J,) from the
-    crossings (level index, ray, radius, Lorentzian width) of one band on the rays.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Breakpoint curves (J, N_RAYS), their local widths (J, N_RAYS), priorities (J,) and level
+    indices (J,) from the crossings (level index, ray, radius, Lorentzian width) of one band on
+    the rays.
 
     Crossings are grouped into branches: the j-th crossing of a level along each ray (the inner
     and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
@@ -252,16 +312,22 @@ def _contour_curves(
     # a contour that cannot be followed: rings of ~BRACKET_RING_WIDTHS x w across its radial
     # range, so that the ridge is inside a resolved ring at every angle (the 2-D refinement
     # then only has to follow it in the angle)
-    brackets, bracket_w = [np.zeros(0)], [np.zeros(0)]
-    for lo, hi, w in zip(r_lo[bracket], r_hi[bracket], w_min[bracket], strict=True):
+    brackets, bracket_w, bracket_lev = [np.zeros(0)], [np.zeros(0)], [np.zeros(0, int)]
+    group_lev = lev[first]
+    for lo, hi, w, lv in zip(
+        r_lo[bracket], r_hi[bracket], w_min[bracket], group_lev[bracket], strict=True
+    ):
         n = int(min(np.ceil((hi - lo + 2 * w) / (BRACKET_RING_WIDTHS * w)), MAX_BRACKET_RINGS))
         brackets.append(np.linspace(lo - w, hi + w, n + 1))
         bracket_w.append(np.full(n + 1, 0.5 * (hi - lo + 2 * w) / n / MIN_CELL_WIDTHS))
+        bracket_lev.append(np.full(n + 1, lv))
     brackets, bracket_w = np.concatenate(brackets), np.concatenate(bracket_w)
+    centre_lev = np.concatenate([group_lev[circular], group_lev[circular], group_lev[shaped]])
     return (
         np.concatenate([graded, np.repeat(brackets[:, None], N_RAYS, 1)]),
         np.concatenate([graded_w, np.repeat(bracket_w[:, None], N_RAYS, 1)]),
         np.concatenate([graded_priority, np.full(len(brackets), 3)]),
+        np.concatenate([np.repeat(centre_lev, len(offsets)), *bracket_lev]),
     )
 
 
