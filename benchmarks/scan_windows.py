@@ -51,7 +51,7 @@ CASES = {
 
 
 def one_group(model, m, energies, eta):
-    return [np.arange(len(energies))]
+    return [(np.arange(len(energies)), None)]
 
 
 def run(model, ef, eta, m, rtol, grouped: bool):

@@ -145,12 +145,13 @@ def test_levels_are_grouped_so_that_their_fermi_contours_nest():
     m, efs = np.array([1.0, 0.0, 0.0]), np.linspace(0.0, 0.5, 11)
     center = np.asarray(model.band_center(m))
     r_max = 6.0 - np.hypot(*center)
-    windows = contours.nested_windows(model, m, efs[::-1], 0.02, r_max, center)
+    m_rashba, center_rashba = m, center
+    curves = contours.fermi_curves(model, m, efs, 0.02, r_max, center)
+    windows = contours.nested_windows(curves, efs[::-1])
     assert len(windows) > 1
     assert sorted(np.concatenate(windows)) == list(range(len(efs)))
-    radii, _, priority, level = contours.fermi_curves(model, m, efs, 0.02, r_max, center)
-    grid = BreakCurves(radii[priority == 3]).on_grid()
-    level = level[priority == 3]
+    fermi = curves.priority == 3
+    grid, level = BreakCurves(curves.radii[fermi]).on_grid(), curves.level[fermi]
     energies = efs[::-1]
     for w, window in enumerate(windows):
         inside = np.isin(level, energies[window])
@@ -166,6 +167,10 @@ def test_levels_are_grouped_so_that_their_fermi_contours_nest():
     m = np.array([0.6, 0.0, 0.8])
     center = np.asarray(dirac.band_center(m))
     levels = np.linspace(-0.5, 0.5, 200)
-    assert (
-        len(contours.nested_windows(dirac, m, levels, 0.01, 20.0 - np.hypot(*center), center)) == 1
-    )
+    circles = contours.fermi_curves(dirac, m, levels, 0.01, 20.0 - np.hypot(*center), center)
+    assert len(contours.nested_windows(circles, levels)) == 1
+    # the curves of a subset of levels are those computed for that subset alone
+    sub = contours.fermi_curves(model, m_rashba, efs[3:6], 0.02, r_max, center_rashba)
+    again = curves.of_levels(efs[3:6])
+    np.testing.assert_array_equal(sub.radii, again.radii)
+    np.testing.assert_array_equal(sub.level, again.level)

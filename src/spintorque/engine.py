@@ -17,7 +17,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .integrate.brillouin import lattice_integrator
-from .integrate.contours import fermi_breaks, nested_windows
+from .integrate.contours import FermiCurves, fermi_curves, nested_windows
 from .integrate.disk import ComponentGroups, DiskIntegrator, IntegrationResult
 from .integrate.thermal import thermal_grid
 from .kernels import eigendata, weighted_response
@@ -218,15 +218,19 @@ def make_integrator(
     integrand: Callable[[np.ndarray], np.ndarray],
     *,
     max_points: int,
+    curves: FermiCurves | None = None,
 ) -> DiskIntegrator:
-    """The k integrator for the model's domain; it exposes ``integrate(tolerance)``."""
+    """The k integrator for the model's domain; it exposes ``integrate(tolerance)``.
+    ``curves``: the energies' Fermi curves if already computed (continuum models)."""
     if isinstance(model.k_domain, Disk):
         cutoff, center, r_max = disk_geometry(model, m)
+        if curves is None:
+            curves = fermi_curves(model, m, energies, eta, r_max, center)
         return DiskIntegrator(
             integrand,
             cutoff=cutoff,
             center=center,
-            radial_breaks=fermi_breaks(model, m, energies, eta, r_max, center),
+            radial_breaks=curves.breaks(r_max),
             max_points=max_points,
         )
     if isinstance(model.k_domain, BrillouinZone):
@@ -238,13 +242,17 @@ def make_integrator(
 
 def level_windows(
     model: BlochModel, m: np.ndarray, energies: np.ndarray, eta: float
-) -> list[np.ndarray]:
-    """Groups of ``energies`` (indices) that share one k integral: on a continuum model, the
-    levels whose Fermi contours nest (:func:`~.integrate.contours.nested_windows`); else all."""
-    if isinstance(model.k_domain, Disk) and len(np.unique(energies)) > 1:
-        _, center, r_max = disk_geometry(model, m)
-        return nested_windows(model, m, energies, eta, r_max, center)
-    return [np.arange(len(energies))]
+) -> list[tuple[np.ndarray, FermiCurves | None]]:
+    """Groups of ``energies`` (indices) that share one k integral, with their Fermi curves: on
+    a continuum model, the levels whose Fermi contours nest
+    (:func:`~.integrate.contours.nested_windows`); else all, without curves."""
+    if not isinstance(model.k_domain, Disk):
+        return [(np.arange(len(energies)), None)]
+    _, center, r_max = disk_geometry(model, m)
+    curves = fermi_curves(model, m, energies, eta, r_max, center)
+    return [
+        (window, curves.of_levels(energies[window])) for window in nested_windows(curves, energies)
+    ]
 
 
 def integrate_levels(
@@ -255,16 +263,19 @@ def integrate_levels(
     layout: OperatorLayout,
     rtol: float,
     max_points: int,
+    curves: FermiCurves | None = None,
 ) -> tuple[np.ndarray, np.ndarray, IntegrationResult]:
     """One k integral for the T = 0 ``energies``: value and error (nE, 2, nL, nR) and the
-    integrator's result (statistics)."""
+    integrator's result (statistics). ``curves``: their Fermi curves, if computed."""
     integrand = ResponseIntegrand(model, m, energies, eta, layout)
 
     def tolerance(flat: np.ndarray) -> np.ndarray:
         value = integrand.energy_first(flat)
         return integrand.from_energy_first(block_tolerance(value, layout, rtol))
 
-    integrator = make_integrator(model, m, energies, eta, integrand, max_points=max_points)
+    integrator = make_integrator(
+        model, m, energies, eta, integrand, max_points=max_points, curves=curves
+    )
     # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
     # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
     with _blas_controller().limit(limits=1):
@@ -294,9 +305,9 @@ def compute_blocks(
     error = np.empty_like(value)
     n_points = n_panels = 0
     integrals_converged = True
-    for window in level_windows(model, m, energies, eta):
+    for window, curves in level_windows(model, m, energies, eta):
         value[window], error[window], result = integrate_levels(
-            model, m, energies[window], eta, layout, rtol, max_points - n_points
+            model, m, energies[window], eta, layout, rtol, max_points - n_points, curves
         )
         n_points += result.n_points
         n_panels += result.n_panels

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,17 +59,41 @@ def fermi_breaks(
     see :func:`~.curves.nest`), so a dense energy scan gives cells of about w across the range
     its Fermi momenta cover.
     """
-    radii, widths, priority, _ = fermi_curves(model, m, energies, eta, r_max, center)
-    if len(radii) == 0:
-        return BreakCurves.circles(np.zeros(0))
-    widths = MIN_CELL_WIDTHS * widths
-    if np.ptp(radii, axis=1).max() == 0:  # circles only: merge along the radius
-        points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
-        keep = (points > 0) & (points < r_max)
-        order = np.argsort(points[keep])
-        kept = _thin(points[keep][order], spacing[keep][order], rank[keep][order])
-        return BreakCurves.circles(kept)
-    return nest(BreakCurves(radii), BreakCurves(widths), priority, r_max)
+    return fermi_curves(model, m, energies, eta, r_max, center).breaks(r_max)
+
+
+@dataclass(frozen=True)
+class FermiCurves:
+    """Every curve that :func:`fermi_breaks` starts from, before merging: radii (J, N_RAYS)
+    about the polar centre on the rays, Lorentzian widths (J, N_RAYS), priorities (J,) (3: a
+    Fermi contour or a bracket ring across one) and the Fermi level (J,) of each curve."""
+
+    radii: np.ndarray
+    widths: np.ndarray
+    priority: np.ndarray
+    level: np.ndarray
+
+    def of_levels(self, levels: np.ndarray) -> FermiCurves:
+        """The curves of the given levels only."""
+        keep = np.isin(self.level, levels)
+        return FermiCurves(
+            self.radii[keep], self.widths[keep], self.priority[keep], self.level[keep]
+        )
+
+    def breaks(self, r_max: float) -> BreakCurves:
+        """The nested break curves of the k mesh: circles merged along the radius when all are
+        circles, else the nested set kept by priority (:func:`~.curves.nest`)."""
+        if len(self.radii) == 0:
+            return BreakCurves.circles(np.zeros(0))
+        radii, priority = self.radii, self.priority
+        widths = MIN_CELL_WIDTHS * self.widths
+        if np.ptp(radii, axis=1).max() == 0:  # circles only: merge along the radius
+            points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
+            keep = (points > 0) & (points < r_max)
+            order = np.argsort(points[keep])
+            kept = _thin(points[keep][order], spacing[keep][order], rank[keep][order])
+            return BreakCurves.circles(kept)
+        return nest(BreakCurves(radii), BreakCurves(widths), priority, r_max)
 
 
 def fermi_curves(
@@ -78,10 +103,8 @@ def fermi_curves(
     eta: float,
     r_max: float,
     center: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every curve that :func:`fermi_breaks` starts from, before merging: radii (J, N_RAYS) about
-    ``center`` on the rays, Lorentzian widths (J, N_RAYS), priorities (J,) (3: a Fermi contour
-    or a bracket ring across one) and the Fermi level (J,) each curve belongs to."""
+) -> FermiCurves:
+    """The :class:`FermiCurves` of the energies about ``center`` (see :func:`fermi_breaks`)."""
     # radii per ray: fewer for many-band models, whose diagonalisations dominate here (the
     # regula-falsi steps restore the accuracy of each crossing)
     n_lin, n_geo = (160, 240) if model.n_bands <= 4 else (64, 96)
@@ -118,19 +141,12 @@ def fermi_curves(
             found.append(_contour_curves(lev, ray, r_cross, width))
     if not found:
         empty = np.zeros((0, N_RAYS))
-        return empty, empty, np.zeros(0, int), np.zeros(0)
+        return FermiCurves(empty, empty, np.zeros(0, int), np.zeros(0))
     radii, widths, priority, level = (np.concatenate([f[i] for f in found]) for i in range(4))
-    return radii, widths, priority, levels[level]
+    return FermiCurves(radii, widths, priority, levels[level])
 
 
-def nested_windows(
-    model: BlochModel,
-    m: np.ndarray,
-    energies: np.ndarray,
-    eta: float,
-    r_max: float,
-    center: np.ndarray,
-) -> list[np.ndarray]:
+def nested_windows(curves: FermiCurves, energies: np.ndarray) -> list[np.ndarray]:
     """Indices of ``energies`` in groups (ascending energy) whose Fermi contours nest.
 
     One k mesh serves all the levels of a group: its break curves must be nested, so when a
@@ -140,27 +156,30 @@ def nested_windows(
     2-D refinement. Levels are taken in ascending order and a new group starts when a contour
     of the next level crosses a contour already in the group (closeness is fine: curves closer
     than w are merged by design). Circles never cross, so isotropic scans stay one group.
+    ``curves``: the :func:`fermi_curves` of (at least) these energies.
     """
     energies = np.asarray(energies, dtype=float)
     levels, inverse = np.unique(energies, return_inverse=True)
-    radii, _, priority, level = fermi_curves(model, m, levels, eta, r_max, center)
-    fermi = priority == 3
-    grid = BreakCurves(radii[fermi]).on_grid() if fermi.any() else np.zeros((0, 1))
-    of_level = np.searchsorted(levels, level[fermi])
+    fermi = (curves.priority == 3) & np.isin(curves.level, levels)
+    if not fermi.any() or np.ptp(curves.radii[fermi], axis=1).max() == 0:  # circles only
+        return [np.arange(len(energies))]
+    grid = BreakCurves(curves.radii[fermi]).on_grid()
+    lo, hi = grid.min(axis=1, initial=np.inf), grid.max(axis=1, initial=-np.inf)
+    of_level = np.searchsorted(levels, curves.level[fermi])
     groups: list[list[int]] = []
-    group_curves = np.zeros((0, grid.shape[1]))
+    members = np.zeros(0, int)  # Fermi curves of the open group
     for index in range(len(levels)):
-        curves = grid[of_level == index]
-        if groups and len(curves) and len(group_curves):
-            diff = curves[:, None, :] - group_curves[None, :, :]
-            crossing = np.any((diff.max(axis=2) > 0) & (diff.min(axis=2) < 0))
-        else:
-            crossing = False
-        if not groups or crossing:
+        new = np.flatnonzero(of_level == index)
+        # only curves whose radial ranges overlap can cross (circles never cross circles)
+        a, b = np.nonzero((lo[new][:, None] < hi[members]) & (hi[new][:, None] > lo[members]))
+        diff = grid[new[a]] - grid[members[b]]
+        if not groups or np.any(
+            (diff.max(axis=1, initial=0) > 0) & (diff.min(axis=1, initial=0) < 0)
+        ):
             groups.append([])
-            group_curves = np.zeros((0, grid.shape[1]))
+            members = np.zeros(0, int)
         groups[-1].append(index)
-        group_curves = np.concatenate([group_curves, curves])
+        members = np.concatenate([members, new])
     return [np.flatnonzero(np.isin(inverse, g)) for g in groups]
 
 
