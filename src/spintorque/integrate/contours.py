@@ -32,6 +32,13 @@ FOLLOW_CONTOURS = True
 # a contour is followed when its harmonics from BAND_LIMIT on (dropped from the curve) add up
 # to less than this x w
 RESOLVED_TAIL = 0.25
+# a branch whose radii on the rays stay within this x w is circular (circles at its smallest
+# and largest radius); a wider one is followed by a curve. At 2 w the ridge moved up to 2 w
+# inside one layer, which then needed many angles: TI surfaces with eps0 or warping and a
+# 4-band formula model took 1.3-6x more k points than at w / 2 (single points and scans);
+# Rashba with tilted m takes up to 1.2x more at w / 2 (following layers start with more
+# angles); random sweeps (48 single levels, 16 scans): equal totals, same honesty
+CIRCULAR_RANGE = 0.5
 
 
 def fermi_breaks(
@@ -50,7 +57,7 @@ def fermi_breaks(
     the extremum (:func:`_hidden_crossings`). Crossings are grouped into branches (the j-th
     along each ray). Each branch is followed by curves at r_F(phi) and r_F(phi) +- w x
     GRADED_OFFSETS, w = eta / |de/dr| the Lorentzian width in k: circles for a branch circular
-    about the centre (min and max radius over the rays within 2 w), else the trigonometric
+    about the centre (min and max radius over the rays within w / 2), else the trigonometric
     interpolant of its crossings (Rashba with in-plane m, warping), so that the panels between
     curves keep the Lorentzian ridge at a fixed radial coordinate. A branch that cannot be
     followed (rays crossing it unequally often, or not resolved by 32 rays) gets rings of
@@ -278,7 +285,7 @@ def _contour_curves(
     Crossings are grouped into branches: the j-th crossing of a level along each ray (the inner
     and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
     A branch is followed by curves r_F(phi) + w x (0, +-GRADED_OFFSETS): circles when it is
-    circular about the centre (radial range within 2 w), else its trigonometric interpolant when
+    circular about the centre (radial range within w / 2), else its trigonometric interpolant when
     every ray crosses the level equally often and its harmonics from BAND_LIMIT on, which the
     curve drops, stay below RESOLVED_TAIL x w. Any other branch gets rings of
     BRACKET_RING_WIDTHS x w across its radial range.
@@ -306,7 +313,7 @@ def _contour_curves(
     r_sorted, w_sorted = r_cross[by_radius], width[by_radius]
     r_lo, r_hi, w_lo, w_hi = r_sorted[first], r_sorted[last], w_sorted[first], w_sorted[last]
     w_min = np.minimum.reduceat(w_sorted, first)
-    circular = r_hi - r_lo <= 2 * np.maximum(w_lo, w_hi)
+    circular = r_hi - r_lo <= CIRCULAR_RANGE * np.maximum(w_lo, w_hi)
     shaped = FOLLOW_CONTOURS & ~circular & regular[lev[first]] & (last - first + 1 == N_RAYS)
     rows = by_ray[first[shaped][:, None] + np.arange(N_RAYS)]  # (shaped groups, ray)
     if len(rows):
