@@ -35,9 +35,9 @@ BLOCKS: dict[str, tuple[str, str]] = {
 # floor of each block's scale, relative to the largest entry of all blocks at that energy: a
 # block that vanishes by symmetry is pure quadrature error, whose absolute size is that of the
 # other blocks' errors; a smaller floor asks it for more than they achieve, and the integral
-# never converges once the mesh does not keep the symmetry exactly (a 4-band formula model with
-# tilted m: no convergence in 4.7 M k points at 1e-9, 50-360 k points at 1e-4 for rtol 1e-5 to
-# 1e-9; tests/test_response.py)
+# never converges once the mesh does not keep the symmetry exactly (the inversion-symmetric
+# 4-band model of tests/test_response.py with tilted m: no convergence in 4.7 M k points at
+# 1e-9; at 1e-4, 6-51 k points for rtol 1e-4 to 1e-9)
 TOLERANCE_FLOOR = 1e-4
 
 
