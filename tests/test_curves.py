@@ -9,7 +9,7 @@ import pytest
 import spintorque as st
 from spintorque.analytic import _PointIntegrand
 from spintorque.integrate import contours
-from spintorque.integrate.contours import fermi_breaks
+from spintorque.integrate.contours import fermi_curves
 from spintorque.integrate.curves import BAND_LIMIT, BreakCurves, nest, ray_angles
 from spintorque.integrate.disk import MEASURE, DiskIntegrator
 from spintorque.kernels import band_energies
@@ -86,7 +86,8 @@ def test_fermi_curves_follow_the_non_circular_rashba_contours():
     model = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
     m, ef, eta = np.array([1.0, 0.0, 0.0]), 0.2, 0.02
     center = np.asarray(model.band_center(m))
-    curves = fermi_breaks(model, m, np.array([ef]), eta, 6.0 - np.hypot(*center), center)
+    r_max = 6.0 - np.hypot(*center)
+    curves = fermi_curves(model, m, np.array([ef]), eta, r_max, center).breaks(r_max)
     shaped = np.flatnonzero(~curves.circular)
     assert len(shaped) >= 2
     phi = np.linspace(0, 2 * np.pi, 997, endpoint=False)

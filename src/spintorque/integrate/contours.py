@@ -41,37 +41,9 @@ RESOLVED_TAIL = 0.25
 CIRCULAR_RANGE = 0.5
 
 
-def fermi_breaks(
-    model: BlochModel,
-    m: np.ndarray,
-    energies: np.ndarray,
-    eta: float,
-    r_max: float,
-    center: np.ndarray,
-) -> BreakCurves:
-    """Curves about the band centre where bands cross the energies, with meshes graded to eta/v.
-
-    Bands are sampled on 32 rays (radii uniform plus geometric towards the centre, where Fermi
-    momenta usually are); each crossing is located by two regula-falsi steps, and thin rings
-    around a band extremum that fall between the samples are found from the parabola through
-    the extremum (:func:`_hidden_crossings`). Crossings are grouped into branches (the j-th
-    along each ray). Each branch is followed by curves at r_F(phi) and r_F(phi) +- w x
-    GRADED_OFFSETS, w = eta / |de/dr| the Lorentzian width in k: circles for a branch circular
-    about the centre (min and max radius over the rays within w / 2), else the trigonometric
-    interpolant of its crossings (Rashba with in-plane m, warping), so that the panels between
-    curves keep the Lorentzian ridge at a fixed radial coordinate. A branch that cannot be
-    followed (rays crossing it unequally often, or not resolved by 32 rays) gets rings of
-    BRACKET_RING_WIDTHS x w across its radial range (the 2-D refinement follows it in angle).
-    Curves closer than MIN_CELL_WIDTHS x w are merged (a Fermi momentum wins; for other curves,
-    see :func:`~.curves.nest`), so a dense energy scan gives cells of about w across the range
-    its Fermi momenta cover.
-    """
-    return fermi_curves(model, m, energies, eta, r_max, center).breaks(r_max)
-
-
 @dataclass(frozen=True)
 class FermiCurves:
-    """Every curve that :func:`fermi_breaks` starts from, before merging: radii (J, N_RAYS)
+    """Every curve that :func:`fermi_curves` finds, before merging: radii (J, N_RAYS)
     about the polar centre on the rays, Lorentzian widths (J, N_RAYS), priorities (J,) (3: a
     Fermi contour or a bracket ring across one) and the Fermi level (J,) of each curve."""
 
@@ -94,7 +66,7 @@ class FermiCurves:
             return BreakCurves.circles(np.zeros(0))
         radii, priority = self.radii, self.priority
         widths = MIN_CELL_WIDTHS * self.widths
-        if np.ptp(radii, axis=1).max() == 0:  # circles only: merge along the radius
+        if BreakCurves(radii).circular.all():  # circles only: merge along the radius
             points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
             keep = (points > 0) & (points < r_max)
             order = np.argsort(points[keep])
@@ -111,7 +83,24 @@ def fermi_curves(
     r_max: float,
     center: np.ndarray,
 ) -> FermiCurves:
-    """The :class:`FermiCurves` of the energies about ``center`` (see :func:`fermi_breaks`)."""
+    """Curves about ``center`` where bands cross the energies, with meshes graded to eta/v;
+    :meth:`FermiCurves.breaks` merges them into the nested break curves of the k mesh.
+
+    Bands are sampled on 32 rays (radii uniform plus geometric towards the centre, where Fermi
+    momenta usually are); each crossing is located by two regula-falsi steps, and thin rings
+    around a band extremum that fall between the samples are found from the parabola through
+    the extremum (:func:`_hidden_crossings`). Crossings are grouped into branches (the j-th
+    along each ray). Each branch is followed by curves at r_F(phi) and r_F(phi) +- w x
+    GRADED_OFFSETS, w = eta / |de/dr| the Lorentzian width in k: circles for a branch circular
+    about the centre (min and max radius over the rays within w / 2), else the trigonometric
+    interpolant of its crossings (Rashba with in-plane m, warping), so that the panels between
+    curves keep the Lorentzian ridge at a fixed radial coordinate. A branch that cannot be
+    followed (rays crossing it unequally often, or not resolved by 32 rays) gets rings of
+    BRACKET_RING_WIDTHS x w across its radial range (the 2-D refinement follows it in angle).
+    Curves closer than MIN_CELL_WIDTHS x w are merged (a Fermi momentum wins; for other curves,
+    see :func:`~.curves.nest`), so a dense energy scan gives cells of about w across the range
+    its Fermi momenta cover.
+    """
     # radii per ray: fewer for many-band models, whose diagonalisations dominate here (the
     # regula-falsi steps restore the accuracy of each crossing)
     n_lin, n_geo = (160, 240) if model.n_bands <= 4 else (64, 96)
@@ -168,9 +157,10 @@ def nested_windows(curves: FermiCurves, energies: np.ndarray) -> list[np.ndarray
     energies = np.asarray(energies, dtype=float)
     levels, inverse = np.unique(energies, return_inverse=True)
     fermi = (curves.priority == 3) & np.isin(curves.level, levels)
-    if not fermi.any() or np.ptp(curves.radii[fermi], axis=1).max() == 0:  # circles only
+    contours = BreakCurves(curves.radii[fermi])
+    if contours.circular.all():  # circles never cross (or no contour at all)
         return [np.arange(len(energies))]
-    grid = BreakCurves(curves.radii[fermi]).on_grid()
+    grid = contours.on_grid()
     lo, hi = grid.min(axis=1, initial=np.inf), grid.max(axis=1, initial=-np.inf)
     of_level = np.searchsorted(levels, curves.level[fermi])
     groups: list[list[int]] = []

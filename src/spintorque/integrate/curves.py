@@ -23,7 +23,7 @@ CHECK_ANGLES = 4 * N_RAYS  # nesting of curves is checked on this many angles
 # puts strong integrand harmonics at multiples of the ring's trapezoid count, which the nested
 # trapezoid subsets cannot see (measured: up to 3.6x underestimates on 48 random cases, though
 # with 40% fewer points); band-limited curves follow the contour to within the tail that
-# fermi_breaks requires to be small (RESOLVED_TAIL x w)
+# fermi_curves requires to be small (RESOLVED_TAIL x w)
 BAND_LIMIT = N_RAYS // 4
 HARMONICS = np.arange(BAND_LIMIT)
 
