@@ -175,3 +175,51 @@ def test_levels_are_grouped_so_that_their_fermi_contours_nest():
     again = curves.of_levels(efs[3:6])
     np.testing.assert_array_equal(sub.radii, again.radii)
     np.testing.assert_array_equal(sub.level, again.level)
+
+
+@pytest.mark.parametrize(
+    ("m", "levels"),
+    [((0.6, 0.0, 0.8), np.linspace(0.25, 0.45, 41)), ((1.0, 0.0, 0.0), np.linspace(0.3, 0.5, 41))],
+    ids=["circles", "curves"],
+)
+def test_a_dense_scan_puts_breaks_on_contours_a_few_widths_apart(monkeypatch, m, levels):
+    """Levels denser than eta: inside the range of their contours only contours are break
+    curves (graded curves are dropped), no two nearer than DENSE_CELL_WIDTHS x w; the contours
+    in between are ridges, more than a width from every break. A single level keeps the mesh
+    it has without the dense merge (no ridge, same breaks)."""
+    model = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
+    m, eta = np.asarray(m), 0.02
+    center = np.asarray(model.band_center(m))
+    r_max = 6.0 - np.hypot(*center)
+    curves = fermi_curves(model, m, levels, eta, r_max, center)
+    breaks, is_contour = curves.breaks(r_max), curves.offset == 0
+    ridges = curves.ridges(breaks)
+    assert len(ridges) > 0
+    contour_rows = {row.tobytes() for row in curves.radii[is_contour]}
+    mean = breaks.radii.mean(axis=1)
+    width = curves.widths[is_contour].min()
+    checked = 0
+    for band_lo, band_hi in _contour_ranges(curves):
+        inside = (mean > band_lo + 1e-12) & (mean < band_hi - 1e-12)
+        checked += inside.sum()
+        assert all(row.tobytes() in contour_rows for row in breaks.radii[inside])
+        gaps = np.diff(mean[inside])
+        assert np.all(gaps >= (1 - 1e-6) * contours.DENSE_CELL_WIDTHS * width)
+    assert checked >= 4
+    gap = np.abs(ridges.radii[:, None] - breaks.radii[None]).mean(axis=2).min(axis=1)
+    assert np.all(gap > width)
+    single = fermi_curves(model, m, levels[:1], eta, r_max, center)
+    one = single.breaks(r_max)
+    assert len(single.ridges(one)) == 0
+    monkeypatch.setattr(contours, "DENSE_CELL_WIDTHS", contours.MIN_CELL_WIDTHS)
+    np.testing.assert_array_equal(single.breaks(r_max).radii, one.radii)
+
+
+def _contour_ranges(curves):
+    """(lo, hi) mean radii spanned by each band's contours (bands: contours of one level sorted
+    by radius, the j-th of each level)."""
+    mean = curves.radii[curves.offset == 0].mean(axis=1)
+    level = curves.level[curves.offset == 0]
+    per_level = [np.sort(mean[level == lv]) for lv in np.unique(level)]
+    n = min(len(p) for p in per_level)
+    return [(min(p[j] for p in per_level), max(p[j] for p in per_level)) for j in range(n)]

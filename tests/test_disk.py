@@ -113,3 +113,79 @@ def test_a_scan_equals_its_single_points(model, m, levels, request):
             np.testing.assert_allclose(
                 scan[name].isel(ef=i).values, ref, rtol=0, atol=3e-6 * np.abs(ref).max()
             )
+
+
+def _ring_integral(radius: np.ndarray, width: float, cutoff: float) -> float:
+    """int_{|k| < cutoff} sum_j 1/((|k| - r_j)^2 + w^2) d^2k / (2 pi)^2, closed form."""
+    a = np.asarray(radius)
+    radial = 0.5 * np.log(((cutoff - a) ** 2 + width**2) / (a**2 + width**2)) + (a / width) * (
+        np.arctan((cutoff - a) / width) + np.arctan(a / width)
+    )
+    return float(radial.sum() / (2 * np.pi))
+
+
+def test_ridges_inside_layers_take_the_31_point_rule_and_integrate_exactly():
+    """41 Lorentzian rings half a width apart (a dense EF scan's ridges), breaks at every fifth
+    ring: the layers with rings inside use GK31 and the result meets the closed form within
+    its estimate, with fewer points than GK15 layers one width apart."""
+    width, cutoff = 0.01, 2.0
+    rings = 0.5 + 0.5 * width * np.arange(41)
+
+    def f(k):
+        r = np.hypot(k[:, 0], k[:, 1])[:, None]
+        return (1.0 / ((r - rings) ** 2 + width**2)).sum(axis=1, keepdims=True)
+
+    exact = _ring_integral(rings, width, cutoff)
+    wide = DiskIntegrator(
+        _PointIntegrand(f, 1), cutoff=cutoff, radial_breaks=rings[::5], ridges=rings
+    )
+    assert wide.layer_rules.sum() == 8  # the eight layers between the breaks
+    result = wide.integrate(lambda v: 1e-10 * np.abs(v))
+    assert result.converged
+    assert abs(result.value[0] - exact) <= result.error[0] + 1e-14 * exact
+    assert abs(result.value[0] - exact) <= 1e-10 * exact
+    narrow = DiskIntegrator(_PointIntegrand(f, 1), cutoff=cutoff, radial_breaks=rings[::2])
+    assert not narrow.layer_rules.any()
+    reference = narrow.integrate(lambda v: 1e-10 * np.abs(v))
+    assert abs(reference.value[0] - exact) <= 1e-10 * exact
+    assert result.n_points < reference.n_points
+
+
+@pytest.mark.parametrize(
+    ("model", "m", "levels"),
+    [
+        ("dirac", (0.6, -0.2, 0.7), np.linspace(0.2, 0.3, 11)),  # circles
+        ("rashba", (1.0, 0.0, 0.0), np.linspace(0.3, 0.34, 9)),  # followed curves
+        ("dirac_eps0", (0.6, -0.2, 0.7), np.linspace(0.2, 0.26, 7)),  # off-centre circles
+    ],
+)
+def test_a_dense_scan_with_gk31_layers_equals_its_single_points(model, m, levels, request):
+    """Levels half a Lorentzian width apart: Fermi contours a few widths apart bound the layers,
+    those between them lie inside GK31 layers, and every level agrees with its single point
+    (which has no GK31 layer) within the tolerance."""
+    from spintorque.engine import level_windows
+
+    model = request.getfixturevalue(model)
+    m = np.asarray(m) / np.linalg.norm(m)
+    windows = level_windows(model, m, levels, 0.02)
+    rules = [
+        make_integrator(
+            model,
+            m,
+            levels[w],
+            0.02,
+            ResponseIntegrand(model, m, levels[w], 0.02),
+            max_points=10**7,
+            curves=c,
+        ).layer_rules
+        for w, c in windows
+    ]
+    assert any(r.any() for r in rules)
+    scan = st.response(model, ef=levels, eta=0.02, m=m, rtol=1e-6)
+    for i, ef in enumerate(levels):
+        single = st.response(model, ef=ef, eta=0.02, m=m, rtol=1e-6)
+        for name in ("spin_exchange", "current_force", "spin_force"):
+            ref = single[name].values
+            np.testing.assert_allclose(
+                scan[name].isel(ef=i).values, ref, rtol=0, atol=3e-6 * np.abs(ref).max()
+            )

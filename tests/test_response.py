@@ -213,6 +213,22 @@ def test_error_estimate_is_honest_across_regimes(request, model_name, ef, eta, m
         assert np.all(deviation <= bound + rounding), name
 
 
+@pytest.mark.parametrize("ef", [0.5, [0.2, 0.5]])
+def test_finite_temperature_error_covers_the_truncated_energy_window(dirac, ef):
+    """T comparable to eta, a response that grows with EF: the smeared value misses the weight of
+    -df/d eps beyond the energy grid, and the estimate must include it (it did not: the
+    deviation from a 1000x tighter run was 28-49x the estimate, the k integral and the
+    trapezoid rule being far more accurate than rtol)."""
+    kw = {"ef": ef, "eta": 0.03, "m": (0.6, 0.0, 0.8), "temperature": 0.08}
+    loose = st.response(dirac, rtol=1e-6, **kw)
+    tight = st.response(dirac, rtol=1e-9, **kw)
+    assert loose.attrs["converged"] == 1
+    for name in BLOCK_NAMES:
+        deviation = np.abs(loose[name] - tight[name]).values
+        bound = loose[f"{name}_error"].values + tight[f"{name}_error"].values
+        assert np.all(deviation <= bound + 1e-13 * np.abs(tight[name].values).max()), name
+
+
 def test_blocks_that_vanish_by_symmetry_converge_with_the_others(bhz):
     """The inversion-symmetric 4-band model: the spin-velocity blocks are zero, so their values
     are quadrature error only, with the absolute size of the other blocks' errors. They are

@@ -226,11 +226,13 @@ def make_integrator(
         cutoff, center, r_max = disk_geometry(model, m)
         if curves is None:
             curves = fermi_curves(model, m, energies, eta, r_max, center)
+        breaks = curves.breaks(r_max)
         return DiskIntegrator(
             integrand,
             cutoff=cutoff,
             center=center,
-            radial_breaks=curves.breaks(r_max),
+            radial_breaks=breaks,
+            ridges=curves.ridges(breaks),
             max_points=max_points,
         )
     if isinstance(model.k_domain, BrillouinZone):
@@ -325,6 +327,9 @@ def compute_blocks(
         fine = np.einsum("me,epab->mpab", grid.weights, value[sl])
         coarse = np.einsum("me,epab->mpab", grid.coarse_weights, value[sl])
         err = np.einsum("me,epab->mpab", np.abs(grid.weights), error[sl]) + np.abs(fine - coarse)
+        # the grid's ends: bounded with each block's scale (a small entry may grow beyond)
+        scale = block_tolerance(value[sl], layout, 1.0)
+        err += grid.truncation_error(np.where(np.isfinite(scale), scale, 0.0))
         smeared.append(fine)
         smeared_err.append(err)
     total = np.stack(smeared)  # (nT, nEF, 2, nL, nR)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -23,6 +23,11 @@ from .curves import N_RAYS, BreakCurves, nest, ray_angles
 GRADED_OFFSETS = np.array([2.0, 8.0, 32.0])
 # ... and breakpoints closer than this many widths w are merged
 MIN_CELL_WIDTHS = 1.0
+# ... except Fermi contours of different levels (a dense scan), merged below this many widths:
+# the contours between the kept ones are ridges inside their layers, which then use the GK31
+# radial rule (resolves a ridge anywhere in a cell of three widths, disk.RADIAL_RULES); graded
+# curves of a level are dropped where another level's contour is nearer than their offset
+DENSE_CELL_WIDTHS = 3.0
 # rings of this many widths w, at most MAX_BRACKET_RINGS, across a non-circular contour
 BRACKET_RING_WIDTHS = 2.0
 MAX_BRACKET_RINGS = 64
@@ -45,27 +50,36 @@ CIRCULAR_RANGE = 0.5
 class FermiCurves:
     """Every curve that :func:`fermi_curves` finds, before merging: radii (J, N_RAYS)
     about the polar centre on the rays, Lorentzian widths (J, N_RAYS), priorities (J,) (3: a
-    Fermi contour or a bracket ring across one) and the Fermi level (J,) of each curve."""
+    Fermi contour or a bracket ring across one), the Fermi level (J,) of each curve and its
+    offset (J,) from its contour in widths (0: the contour, +-GRADED_OFFSETS: graded curves,
+    NaN: bracket rings)."""
 
     radii: np.ndarray
     widths: np.ndarray
     priority: np.ndarray
     level: np.ndarray
+    offset: np.ndarray
+
+    def take(self, keep: np.ndarray) -> FermiCurves:
+        return FermiCurves(*(getattr(self, f.name)[keep] for f in fields(self)))
 
     def of_levels(self, levels: np.ndarray) -> FermiCurves:
         """The curves of the given levels only."""
-        keep = np.isin(self.level, levels)
-        return FermiCurves(
-            self.radii[keep], self.widths[keep], self.priority[keep], self.level[keep]
-        )
+        return self.take(np.isin(self.level, levels))
 
     def breaks(self, r_max: float) -> BreakCurves:
         """The nested break curves of the k mesh: circles merged along the radius when all are
-        circles, else the nested set kept by priority (:func:`~.curves.nest`)."""
-        if len(self.radii) == 0:
+        circles, else the nested set kept by priority (:func:`~.curves.nest`). Curves are merged
+        below MIN_CELL_WIDTHS x w, Fermi contours of different levels below DENSE_CELL_WIDTHS
+        x w, and graded curves dropped where another level's contour is nearer than their
+        offset (:func:`~.curves.nest` and :func:`_thin` keep a pair apart by the smaller of
+        their spacings)."""
+        curves = self.take(~self._graded_inside_scan())
+        if len(curves.radii) == 0:
             return BreakCurves.circles(np.zeros(0))
-        radii, priority = self.radii, self.priority
-        widths = MIN_CELL_WIDTHS * self.widths
+        radii, priority = curves.radii, curves.priority
+        scale = np.where(curves.offset == 0, DENSE_CELL_WIDTHS, MIN_CELL_WIDTHS)
+        widths = scale[:, None] * curves.widths
         if BreakCurves(radii).circular.all():  # circles only: merge along the radius
             points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
             keep = (points > 0) & (points < r_max)
@@ -73,6 +87,47 @@ class FermiCurves:
             kept = _thin(points[keep][order], spacing[keep][order], rank[keep][order])
             return BreakCurves.circles(kept)
         return nest(BreakCurves(radii), BreakCurves(widths), priority, r_max)
+
+    def ridges(self, breaks: BreakCurves) -> BreakCurves:
+        """The Fermi contours merged away from ``breaks`` (a dense scan) that lie more than
+        MIN_CELL_WIDTHS x w from every break (closer ones count as on it, as the two circles
+        of one slightly off-circular contour)."""
+        is_contour = self.offset == 0
+        contours, width = self.radii[is_contour], self.widths[is_contour].mean(axis=1)
+        if len(contours) == 0 or len(breaks) == 0:
+            return BreakCurves(contours)
+        gap = np.abs(contours[:, None] - breaks.radii[None]).mean(axis=2).min(axis=1)
+        return BreakCurves(contours[gap > MIN_CELL_WIDTHS * width])
+
+    def _graded_inside_scan(self) -> np.ndarray:
+        """(J,) True for graded curves nearer than their offset to another level's contour (on
+        some ray): inside a dense scan, where that contour's ridge already sets the mesh. Only
+        the nearest contour on either side is looked at (one of another band of the same level
+        in between hides a farther one: the curve is then kept, which costs only points)."""
+        graded = np.flatnonzero(np.isfinite(self.offset) & (self.offset != 0))
+        contour = np.flatnonzero(self.offset == 0)
+        drop = np.zeros(len(self.offset), dtype=bool)
+        if len(graded) == 0 or len(contour) == 0:
+            return drop
+        circles = np.all(np.ptp(self.radii, axis=1) == 0)
+        radii = self.radii[:, :1] if circles else self.radii  # circles: one ray is enough
+        n_rays, n_c = radii.shape[1], len(contour)
+        # contours sorted by radius on each ray, the rays laid end to end (one searchsorted)
+        stride = 2.0 * float(np.max(np.abs(radii))) + 1.0
+        shift = stride * np.arange(n_rays)[:, None]
+        order = np.argsort(radii[contour].T, axis=1)  # (rays, C)
+        radius = np.take_along_axis(radii[contour].T, order, axis=1)
+        level = self.level[contour][order]
+        r_g = radii[graded].T  # (rays, G)
+        right = np.searchsorted((radius + shift).ravel(), (r_g + shift).ravel()).reshape(r_g.shape)
+        right -= n_c * np.arange(n_rays)[:, None]
+        reach = (1 - 1e-9) * np.abs(self.offset[graded]) * self.widths[graded, :n_rays].T
+        ray = np.arange(n_rays)[:, None]
+        for side in (np.minimum(right, n_c - 1), np.maximum(right - 1, 0)):
+            near = np.abs(radius[ray, side] - r_g) < reach
+            other = level[ray, side] != self.level[graded]
+            drop[graded] |= np.any(near & other, axis=0)
+        return drop
 
 
 def fermi_curves(
@@ -137,9 +192,11 @@ def fermi_curves(
             found.append(_contour_curves(lev, ray, r_cross, width))
     if not found:
         empty = np.zeros((0, N_RAYS))
-        return FermiCurves(empty, empty, np.zeros(0, int), np.zeros(0))
-    radii, widths, priority, level = (np.concatenate([f[i] for f in found]) for i in range(4))
-    return FermiCurves(radii, widths, priority, levels[level])
+        return FermiCurves(empty, empty, np.zeros(0, int), np.zeros(0), np.zeros(0))
+    radii, widths, priority, level, offset = (
+        np.concatenate([f[i] for f in found]) for i in range(5)
+    )
+    return FermiCurves(radii, widths, priority, levels[level], offset)
 
 
 def nested_windows(curves: FermiCurves, energies: np.ndarray) -> list[np.ndarray]:
@@ -267,10 +324,10 @@ def _crossings(band: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def _contour_curves(
     lev: np.ndarray, ray: np.ndarray, r_cross: np.ndarray, width: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Breakpoint curves (J, N_RAYS), their local widths (J, N_RAYS), priorities (J,) and level
-    indices (J,) from the crossings (level index, ray, radius, Lorentzian width) of one band on
-    the rays.
+) -> tuple[np.ndarray, ...]:
+    """Breakpoint curves (J, N_RAYS), their local widths (J, N_RAYS), priorities (J,), level
+    indices (J,) and offsets (J,) (see :class:`FermiCurves`) from the crossings (level index,
+    ray, radius, Lorentzian width) of one band on the rays.
 
     Crossings are grouped into branches: the j-th crossing of a level along each ray (the inner
     and the outer circle of an annular Fermi sea are two branches, not one distorted contour).
@@ -344,6 +401,7 @@ def _contour_curves(
         np.concatenate([graded_w, np.repeat(bracket_w[:, None], N_RAYS, 1)]),
         np.concatenate([graded_priority, np.full(len(brackets), 3)]),
         np.concatenate([np.repeat(centre_lev, len(offsets)), *bracket_lev]),
+        np.concatenate([np.tile(offsets, len(centre)), np.full(len(brackets), np.nan)]),
     )
 
 

@@ -1,18 +1,22 @@
 """Adaptive k integration over the continuum disk |k| <= cutoff, in polar coordinates.
 
 Coordinates follow the Fermi surface: polar about the model's band centre k0 (the band-touching
-point), radial panels between break curves r = b(phi) that run along the Fermi contours (circles
-for circular contours, interpolated curves otherwise, see :mod:`~.curves`), graded down to the
-Lorentzian width eta/v there. Between two curves the radial coordinate is u in [0, 1],
-r = b_lo(phi) + u (b_hi(phi) - b_lo(phi)), so the Lorentzian ridge sits at a fixed u at every
-angle. A cell is a u interval of one layer times either the full circle or an angular sector.
-Radially every cell carries a 15-point Gauss-Kronrod rule with its embedded G7 and 5-point
-rules. A full-ring cell uses the periodic trapezoid rule with n_phi angles, spectrally accurate
-for smooth periodic integrands and nested (its n_phi/2 and n_phi/4 subsets); the error of each
-direction comes from the embedded rules as in :func:`~.rules.scaled_error`. When a ring needs
-more than ``SPLIT_ANGLES`` angles (``SPLIT_ANGLES_FOLLOWING`` next to a curve that follows a
-Fermi contour) its angular structure is local (a contour that could not be followed, a pocket)
-and the ring is cut into sectors with a GK15 rule in the angle, which are then bisected where
+point), radial panels between break curves r = b(phi) that run along the Fermi contours
+(circles for circular contours, interpolated curves otherwise, see :mod:`~.curves`), graded
+down to the Lorentzian width eta/v there. Between two curves the radial coordinate is u in
+[0, 1], r = b_lo(phi) + u (b_hi(phi) - b_lo(phi)), so the Lorentzian ridge sits at a fixed u at
+every angle. A cell is a u interval of one layer times either the full circle or an angular
+sector. Radially a cell carries a 15-point Gauss-Kronrod rule with its embedded G7 and 5-point
+rules, or, in a layer with a Fermi contour inside (``ridges``: the contours of a dense energy
+scan between the break curves, which are then a few Lorentzian widths apart), the 31-point rule
+with its G15 and 13-point rules: it resolves a ridge anywhere in a cell three widths wide,
+where the 15-point rule needs cells of one width (see :data:`~.rules.GK31`). A full-ring cell
+uses the periodic trapezoid rule with n_phi angles, spectrally accurate for smooth periodic
+integrands and nested (its n_phi/2 and n_phi/4 subsets); the error of each direction comes from
+the embedded rules as in :func:`~.rules.scaled_error`. When a ring needs more than
+``SPLIT_ANGLES`` angles (``SPLIT_ANGLES_FOLLOWING`` next to a curve that follows a Fermi
+contour) its angular structure is local (a contour that could not be followed, a pocket) and
+the ring is cut into sectors with a GK15 rule in the angle, which are then bisected where
 needed. All flagged cells of an iteration are refined and evaluated in one vectorised batch,
 until every output component c meets err[c] <= tol[c].
 
@@ -32,7 +36,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .curves import BreakCurves
-from .rules import GK_NODES, GK_RULES, rate_factor, trapezoid_rules
+from .rules import GK15, GK31, GK_NODES, GK_RULES, rate_factor, trapezoid_rules
 
 INNER, OUTER = 0, 1
 MEASURE = 1.0 / (4.0 * np.pi**2)
@@ -45,6 +49,7 @@ N_SECTORS = 8
 OUTER_CELLS = 1  # first mesh of the region between the circle about k0 and the cutoff
 GEOMETRIC_CELLS = 5  # first mesh: this many geometric radial cells from r1 / 1000 to r1
 SECTOR = 0  # n_phi value marking a GK15 sector cell
+RADIAL_RULES = (GK15, GK31)  # a cell's ``rule`` indexes this
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class _Cells:
     p0: np.ndarray  # angular interval (sectors only)
     p1: np.ndarray
     n_phi: np.ndarray  # trapezoid angles of a full ring, or SECTOR
+    rule: np.ndarray  # radial rule: index into RADIAL_RULES
     row: np.ndarray | None = None  # (P,) the cell's row in the _Store
     # largest over each component group (P, G): |Q|, |Q - radial high|, |Q - radial low|,
     # |Q - angular high|
@@ -158,6 +164,13 @@ class _Store:
         return self.append(*(x[rows] for x in stacked))
 
 
+def _as_curves(curves: np.ndarray | BreakCurves | None) -> BreakCurves:
+    """Curves as given, or circles of the given radii (none for None)."""
+    if isinstance(curves, BreakCurves):
+        return curves
+    return BreakCurves.circles(np.zeros(0) if curves is None else np.asarray(curves, float))
+
+
 def _angular_rules(cells: _Cells, n_phi: int) -> tuple[np.ndarray, np.ndarray]:
     """Angles (P, nA) and the angular rule with its two embedded rules (P, 3, nA)."""
     count = len(cells.a)
@@ -183,6 +196,8 @@ class DiskIntegrator:
     radial_breaks : radii about k0, or nested :class:`~.curves.BreakCurves` r = b(phi) about
         k0, where panels must start/end (Fermi contours, graded meshes); those inside r1 are
         used, and the integrator adds a geometric default mesh of circles.
+    ridges : radii or curves about k0 of Fermi contours that are not break curves; a layer
+        with one inside (at every angle) uses the GK31 radial rule.
     n_phi : initial number of angles per ring (power of two, >= 8).
     max_points : evaluation budget; on exhaustion the result is returned with converged=False.
     chunk_size : maximum number of floats held at once while evaluating (memory bound).
@@ -195,6 +210,7 @@ class DiskIntegrator:
         cutoff: float,
         center: np.ndarray | None = None,
         radial_breaks: np.ndarray | BreakCurves | None = None,
+        ridges: np.ndarray | BreakCurves | None = None,
         n_phi: int = 8,
         max_points: int = 20_000_000,
         chunk_size: int = 30_000_000,
@@ -206,11 +222,9 @@ class DiskIntegrator:
             self.center = np.zeros(2)
         self.c_norm = float(np.hypot(*self.center))
         self.r1 = self.cutoff - self.c_norm
-        if not isinstance(radial_breaks, BreakCurves):
-            radii = np.zeros(0) if radial_breaks is None else radial_breaks
-            radial_breaks = BreakCurves.circles(np.asarray(radii, dtype=float))
-        self.radial_breaks = radial_breaks
+        self.radial_breaks = _as_curves(radial_breaks)
         self.bounds = self._layer_bounds()
+        self.layer_rules = self._layer_rules(_as_curves(ridges))
         self.n_phi = int(n_phi)
         self.max_points = int(max_points)
         self.chunk_size = int(chunk_size)
@@ -246,6 +260,16 @@ class DiskIntegrator:
             kept.pop()
         return BreakCurves.concat([curves.take(np.array(kept)), BreakCurves.circles([r1])])
 
+    def _layer_rules(self, ridges: BreakCurves) -> np.ndarray:
+        """(layers,) radial rule of each layer: GK31 where a ridge lies inside at every angle."""
+        rules = np.zeros(len(self.bounds) - 1, dtype=int)
+        if len(ridges):
+            bounds, ridge = self.bounds.on_grid(), ridges.on_grid()
+            above = np.all(ridge[None] > bounds[:-1, None], axis=2)  # (layers, ridges)
+            below = np.all(ridge[None] < bounds[1:, None], axis=2)
+            rules[np.any(above & below, axis=1)] = 1
+        return rules
+
     def initial_cells(self) -> _Cells:
         """One full ring per layer between break curves (and the outer region)."""
         n_layers = len(self.bounds) - 1
@@ -257,16 +281,21 @@ class DiskIntegrator:
             layer = np.concatenate([layer, np.full(OUTER_CELLS, -1)])
             a, b = np.concatenate([a, outer[:-1]]), np.concatenate([b, outer[1:]])
         zeros = np.zeros(len(a))
-        cells = _Cells(kind, layer, a, b, zeros, zeros + 2 * np.pi, np.full(len(a), self.n_phi))
+        rule = np.where(kind == INNER, self.layer_rules[layer], 0)
+        cells = _Cells(
+            kind, layer, a, b, zeros, zeros + 2 * np.pi, np.full(len(a), self.n_phi), rule
+        )
         # next to a curve: more angles from the start (the curve's harmonics make the angular
         # spectrum less regular, and the n/2 subset cannot see the n-th harmonic)
         cells.n_phi[self._following(cells)] = max(self.n_phi, FOLLOWING_N_PHI)
         return cells
 
     def _points(self, cells: _Cells, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """k points (P, 15, nA, 2) and the Jacobian r dr/du (P, 15, nA) of the cells."""
+        """k points (P, Q, nA, 2) and the Jacobian r dr/du (P, Q, nA) of cells that share a
+        radial rule of Q nodes."""
         half = 0.5 * (cells.b - cells.a)
-        u = (0.5 * (cells.a + cells.b)[:, None] + half[:, None] * GK_NODES)[:, :, None]
+        nodes = RADIAL_RULES[cells.rule[0]].nodes
+        u = (0.5 * (cells.a + cells.b)[:, None] + half[:, None] * nodes)[:, :, None]
         if cells.kind[0] == INNER:
             angles = phi if cells.n_phi[0] == SECTOR else phi[0]
             lo = self.bounds.at(angles, cells.layer)
@@ -281,39 +310,38 @@ class DiskIntegrator:
         return k, jac
 
     def _weights(self, cells: _Cells, jac: np.ndarray, ang_rules: np.ndarray) -> np.ndarray:
-        """Weights (P, 15 nA, 4) of the rules radial x angular: (K, full), (G, full),
-        (L5, full), (K, embedded high). Only the ring error uses the L5 rule (see integrate)."""
+        """Weights (P, Q nA, 4) of the rules radial x angular: (K, full), (G, full),
+        (L, full), (K, embedded high). Only the ring error uses the L rule (see integrate)."""
         half = 0.5 * (cells.b - cells.a)
-        rad = GK_RULES[[0, 1, 2, 0]]  # (4, 15)
+        rad = RADIAL_RULES[cells.rule[0]].weights[[0, 1, 2, 0]]  # (4, Q)
         ang = ang_rules[:, [0, 0, 0, 1]]  # (P, 4, nA)
         rule = rad[None, :, :, None] * ang[:, :, None, :]  # (P, 4, 15, nA)
         w = np.moveaxis(rule, 1, -1) * (jac * (MEASURE * half[:, None, None]))[..., None]
         return w.reshape(len(half), -1, 4)
 
     def _evaluate(self, cells: _Cells) -> _Cells:
-        """Evaluate cells, grouped by (kind, angular rule) and chunked to bound memory; store
-        their per-component sums and set their per-group statistics."""
+        """Evaluate cells, grouped by (kind, angular rule, radial rule) and chunked to bound
+        memory; store their per-component sums and set their per-group statistics."""
         n_cells = len(cells.a)
-        for kd in np.unique(cells.kind):
-            for nph in np.unique(cells.n_phi[cells.kind == kd]):
-                idx = np.flatnonzero((cells.kind == kd) & (cells.n_phi == nph))
-                n_ang = 15 if nph == SECTOR else int(nph)
-                per_chunk = max(
-                    1, self.chunk_size // (15 * n_ang * getattr(self.integrand, "width", 1))
+        kinds = np.stack([cells.kind, cells.n_phi, cells.rule], axis=1)
+        for kd, nph, rule in np.unique(kinds, axis=0):
+            idx = np.flatnonzero(np.all(kinds == (kd, nph, rule), axis=1))
+            n_ang = 15 if nph == SECTOR else int(nph)
+            points = len(RADIAL_RULES[rule]) * n_ang
+            per_chunk = max(1, self.chunk_size // (points * getattr(self.integrand, "width", 1)))
+            for start in range(0, len(idx), per_chunk):
+                sel = idx[start : start + per_chunk]
+                group = cells.take(sel)
+                phi, ang_rules = _angular_rules(group, int(nph))
+                k, jac = self._points(group, phi)
+                weights = self._weights(group, jac, ang_rules)
+                # points at one radial node of an INNER cell share |k - k0|
+                angles = n_ang if kd == INNER else 1
+                sums = self.integrand.weighted_sums(
+                    k.reshape(len(sel), -1, 2), weights, angles=angles
                 )
-                for start in range(0, len(idx), per_chunk):
-                    sel = idx[start : start + per_chunk]
-                    group = cells.take(sel)
-                    phi, ang_rules = _angular_rules(group, int(nph))
-                    k, jac = self._points(group, phi)
-                    weights = self._weights(group, jac, ang_rules)
-                    # points at one radial node of an INNER cell share |k - k0|
-                    angles = n_ang if kd == INNER else 1
-                    sums = self.integrand.weighted_sums(
-                        k.reshape(len(sel), -1, 2), weights, angles=angles
-                    )
-                    self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
-                    self._record(cells, sel, np.asarray(sums).reshape(len(sel), 4, -1), n_cells)
+                self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
+                self._record(cells, sel, np.asarray(sums).reshape(len(sel), 4, -1), n_cells)
         return cells
 
     def _record(self, cells: _Cells, sel: np.ndarray, sums: np.ndarray, n_cells: int) -> None:
@@ -350,15 +378,17 @@ class DiskIntegrator:
         rad = todo.take(radial)
         mid = 0.5 * (rad.a + rad.b)
         parts += [
-            _Cells(rad.kind, rad.layer, rad.a, mid, rad.p0, rad.p1, rad.n_phi),
-            _Cells(rad.kind, rad.layer, mid, rad.b, rad.p0, rad.p1, rad.n_phi),
+            _Cells(rad.kind, rad.layer, rad.a, mid, rad.p0, rad.p1, rad.n_phi, rad.rule),
+            _Cells(rad.kind, rad.layer, mid, rad.b, rad.p0, rad.p1, rad.n_phi, rad.rule),
         ]
         ang = todo.take(~radial)
         ring = ang.n_phi != SECTOR
         split = self._split_angles(ang)
         grow = ang.take(ring & (ang.n_phi < split))
         parts.append(
-            _Cells(grow.kind, grow.layer, grow.a, grow.b, grow.p0, grow.p1, 2 * grow.n_phi)
+            _Cells(
+                grow.kind, grow.layer, grow.a, grow.b, grow.p0, grow.p1, 2 * grow.n_phi, grow.rule
+            )
         )
         cut = ang.take(ring & (ang.n_phi >= split))
         edges = np.linspace(0.0, 2 * np.pi, N_SECTORS + 1)
@@ -373,13 +403,14 @@ class DiskIntegrator:
                     lo * ones,
                     hi * ones,
                     np.full(len(cut.a), SECTOR),
+                    cut.rule,
                 )
             )
         sec = ang.take(~ring)
         pmid = 0.5 * (sec.p0 + sec.p1)
         parts += [
-            _Cells(sec.kind, sec.layer, sec.a, sec.b, sec.p0, pmid, sec.n_phi),
-            _Cells(sec.kind, sec.layer, sec.a, sec.b, pmid, sec.p1, sec.n_phi),
+            _Cells(sec.kind, sec.layer, sec.a, sec.b, sec.p0, pmid, sec.n_phi, sec.rule),
+            _Cells(sec.kind, sec.layer, sec.a, sec.b, pmid, sec.p1, sec.n_phi, sec.rule),
         ]
         return _Cells.concat(parts)
 
