@@ -184,7 +184,7 @@ def test_levels_are_grouped_so_that_their_fermi_contours_nest():
 )
 def test_a_dense_scan_puts_breaks_on_contours_a_few_widths_apart(monkeypatch, m, levels):
     """Levels denser than eta: inside the range of their contours only contours are break
-    curves (graded curves are dropped), no two nearer than DENSE_CELL_WIDTHS x w; the contours
+    curves (graded curves are dropped), no two nearer than dense_cell_widths x w; the contours
     in between are ridges, more than a width from every break. A single level keeps the mesh
     it has without the dense merge (no ridge, same breaks)."""
     model = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=6.0)
@@ -192,7 +192,8 @@ def test_a_dense_scan_puts_breaks_on_contours_a_few_widths_apart(monkeypatch, m,
     center = np.asarray(model.band_center(m))
     r_max = 6.0 - np.hypot(*center)
     curves = fermi_curves(model, m, levels, eta, r_max, center)
-    breaks, is_contour = curves.breaks(r_max), curves.offset == 0
+    rtol = 1e-6
+    breaks, is_contour = curves.breaks(r_max, rtol), curves.offset == 0
     ridges = curves.ridges(breaks)
     assert len(ridges) > 0
     contour_rows = {row.tobytes() for row in curves.radii[is_contour]}
@@ -204,14 +205,14 @@ def test_a_dense_scan_puts_breaks_on_contours_a_few_widths_apart(monkeypatch, m,
         checked += inside.sum()
         assert all(row.tobytes() in contour_rows for row in breaks.radii[inside])
         gaps = np.diff(mean[inside])
-        assert np.all(gaps >= (1 - 1e-6) * contours.DENSE_CELL_WIDTHS * width)
+        assert np.all(gaps >= (1 - 1e-6) * contours.dense_cell_widths(rtol) * width)
     assert checked >= 4
     gap = np.abs(ridges.radii[:, None] - breaks.radii[None]).mean(axis=2).min(axis=1)
     assert np.all(gap > width)
     single = fermi_curves(model, m, levels[:1], eta, r_max, center)
     one = single.breaks(r_max)
     assert len(single.ridges(one)) == 0
-    monkeypatch.setattr(contours, "DENSE_CELL_WIDTHS", contours.MIN_CELL_WIDTHS)
+    monkeypatch.setattr(contours, "DENSE_CELL_WIDTHS", ((0.0, contours.MIN_CELL_WIDTHS),))
     np.testing.assert_array_equal(single.breaks(r_max).radii, one.radii)
 
 

@@ -219,14 +219,16 @@ def make_integrator(
     *,
     max_points: int,
     curves: FermiCurves | None = None,
+    rtol: float = 1e-6,
 ) -> DiskIntegrator:
     """The k integrator for the model's domain; it exposes ``integrate(tolerance)``.
-    ``curves``: the energies' Fermi curves if already computed (continuum models)."""
+    ``curves``: the energies' Fermi curves if already computed (continuum models); ``rtol``:
+    the tolerance it will be asked for (sets the layers of a dense scan)."""
     if isinstance(model.k_domain, Disk):
         cutoff, center, r_max = disk_geometry(model, m)
         if curves is None:
             curves = fermi_curves(model, m, energies, eta, r_max, center)
-        breaks = curves.breaks(r_max)
+        breaks = curves.breaks(r_max, rtol)
         return DiskIntegrator(
             integrand,
             cutoff=cutoff,
@@ -276,7 +278,7 @@ def integrate_levels(
         return integrand.from_energy_first(block_tolerance(value, layout, rtol))
 
     integrator = make_integrator(
-        model, m, energies, eta, integrand, max_points=max_points, curves=curves
+        model, m, energies, eta, integrand, max_points=max_points, curves=curves, rtol=rtol
     )
     # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
     # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors

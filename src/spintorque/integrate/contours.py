@@ -23,11 +23,15 @@ from .curves import N_RAYS, BreakCurves, nest, ray_angles
 GRADED_OFFSETS = np.array([2.0, 8.0, 32.0])
 # ... and breakpoints closer than this many widths w are merged
 MIN_CELL_WIDTHS = 1.0
-# ... except Fermi contours of different levels (a dense scan), merged below this many widths:
+# ... except Fermi contours of different levels (a dense scan), merged below a few widths:
 # the contours between the kept ones are ridges inside their layers, which then use the GK31
-# radial rule (resolves a ridge anywhere in a cell of three widths, disk.RADIAL_RULES); graded
-# curves of a level are dropped where another level's contour is nearer than their offset
-DENSE_CELL_WIDTHS = 3.0
+# radial rule (disk.RADIAL_RULES); graded curves of a level are dropped where another level's
+# contour is nearer than their offset. (smallest rtol, widths): the widest layer that the GK31
+# estimate accepts at that rtol on its first evaluation wherever the ridge lies (estimate / value
+# for a squared Lorentzian: 1e-5 at 4 widths, 8e-9 at 3, 2e-12 at 2; tests/test_rules.py). On
+# a 200-level Dirac scan, k points at rtol 1e-4 / 1e-6 / 1e-8: 3448 / 5272 / 8048 this way;
+# 4312 / 5272 / 12696 with 3 widths throughout; 8640 / 8880 / 19440 with GK15 one width apart.
+DENSE_CELL_WIDTHS = ((1e-5, 4.0), (1e-7, 3.0), (0.0, 2.0))
 # rings of this many widths w, at most MAX_BRACKET_RINGS, across a non-circular contour
 BRACKET_RING_WIDTHS = 2.0
 MAX_BRACKET_RINGS = 64
@@ -67,19 +71,19 @@ class FermiCurves:
         """The curves of the given levels only."""
         return self.take(np.isin(self.level, levels))
 
-    def breaks(self, r_max: float) -> BreakCurves:
+    def breaks(self, r_max: float, rtol: float = 1e-6) -> BreakCurves:
         """The nested break curves of the k mesh: circles merged along the radius when all are
         circles, else the nested set kept by priority (:func:`~.curves.nest`). Curves are merged
-        below MIN_CELL_WIDTHS x w, Fermi contours of different levels below DENSE_CELL_WIDTHS
-        x w, and graded curves dropped where another level's contour is nearer than their
-        offset (:func:`~.curves.nest` and :func:`_thin` keep a pair apart by the smaller of
-        their spacings)."""
-        curves = self.take(~self._graded_inside_scan())
+        below MIN_CELL_WIDTHS x w (:func:`~.curves.nest` and :func:`_thin` keep a pair apart
+        by the smaller of their widths). Before that, in a dense scan, Fermi contours nearer
+        than :func:`dense_cell_widths` (rtol) x w to a kept contour of another level are
+        dropped (they become :meth:`ridges`), and so are graded curves nearer than their
+        offset to another level's contour. A single level's curves are all kept."""
+        curves = self.take(~self._graded_inside_scan() & ~self._dense_contours(rtol))
         if len(curves.radii) == 0:
             return BreakCurves.circles(np.zeros(0))
         radii, priority = curves.radii, curves.priority
-        scale = np.where(curves.offset == 0, DENSE_CELL_WIDTHS, MIN_CELL_WIDTHS)
-        widths = scale[:, None] * curves.widths
+        widths = MIN_CELL_WIDTHS * curves.widths
         if BreakCurves(radii).circular.all():  # circles only: merge along the radius
             points, spacing, rank = radii[:, 0], widths[:, 0], (priority == 3).astype(float)
             keep = (points > 0) & (points < r_max)
@@ -98,6 +102,34 @@ class FermiCurves:
             return BreakCurves(contours)
         gap = np.abs(contours[:, None] - breaks.radii[None]).mean(axis=2).min(axis=1)
         return BreakCurves(contours[gap > MIN_CELL_WIDTHS * width])
+
+    def _dense_contours(self, rtol: float) -> np.ndarray:
+        """(J,) True for Fermi contours nearer than dense_cell_widths(rtol) x w (at some ray)
+        to the next kept contour inwards, if that is of another level (outwards by mean
+        radius, greedy)."""
+        drop = np.zeros(len(self.offset), dtype=bool)
+        contour = np.flatnonzero(self.offset == 0)
+        if len(np.unique(self.level[contour])) < 2:
+            return drop
+        circles = np.all(np.ptp(self.radii[contour], axis=1) == 0)
+        n_rays = 1 if circles else self.radii.shape[1]
+        # plain floats per ray (a short loop over up to ~1000 contours)
+        radii = self.radii[contour][:, :n_rays].tolist()
+        widths = (dense_cell_widths(rtol) * self.widths[contour][:, :n_rays]).tolist()
+        level, last = self.level[contour].tolist(), -1
+        for c in np.argsort(self.radii[contour].mean(axis=1), kind="stable").tolist():
+            if last >= 0 and level[c] != level[last]:
+                near = any(
+                    abs(a - b) < (1 - 1e-9) * min(wa, wb)
+                    for a, b, wa, wb in zip(
+                        radii[c], radii[last], widths[c], widths[last], strict=True
+                    )
+                )
+                if near:
+                    drop[contour[c]] = True
+                    continue
+            last = c
+        return drop
 
     def _graded_inside_scan(self) -> np.ndarray:
         """(J,) True for graded curves nearer than their offset to another level's contour (on
@@ -128,6 +160,11 @@ class FermiCurves:
             other = level[ray, side] != self.level[graded]
             drop[graded] |= np.any(near & other, axis=0)
         return drop
+
+
+def dense_cell_widths(rtol: float) -> float:
+    """Spacing, in Lorentzian widths, of the Fermi contours kept as breaks in a dense scan."""
+    return next(widths for smallest, widths in DENSE_CELL_WIDTHS if rtol >= smallest)
 
 
 def fermi_curves(
