@@ -76,8 +76,13 @@ def test_budget_exhaustion_reports_unconverged():
     res = BrillouinIntegrator(f, b, divisions=4, max_points=60_000).integrate(
         lambda v: 1e-12 * np.abs(v)
     )
-    assert not res.converged
+    assert not res.converged and res.exhausted == "max_points"
     assert res.error[0] > 1e-12 * abs(res.value[0])
+    # the memory budget: a refinement that would not fit is not evaluated
+    small = BrillouinIntegrator(f, b, divisions=4, max_memory=5_000)
+    res = small.integrate(lambda v: 1e-12 * np.abs(v))
+    assert not res.converged and res.exhausted == "max_memory"
+    assert small.n_points < 60_000
 
 
 def test_initial_divisions_follow_eta_over_v():

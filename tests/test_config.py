@@ -68,7 +68,10 @@ def test_defaults_and_normalised_m():
     assert spec.response["m"] == [0.0, 0.0, 1.0]
     assert spec.response["temperature"] == 0.0 and spec.response["rtol"] == 1e-6
     assert spec.response["on_unconverged"] == "warn"
+    assert "max_memory" not in spec.response  # the response's default budget
     assert spec.n_tasks == 1 and spec.n_points == 1
+    budget = parse_config(BASE.replace("rtol = 1e-3", "max_memory = 2000000000"))
+    assert budget.response["max_memory"] == 2_000_000_000
 
 
 def test_ranges_expand_with_stop_included():
@@ -241,6 +244,10 @@ def test_hash_depends_on_the_physics_only():
             ["response.blocks", "at least 1 item"],
         ),
         (lambda t: t.replace('name = "DiracSurface"', ""), ["model.name: missing"]),
+        (
+            lambda t: t.replace("eta = 0.05", "eta = 0.05\nmax_memory = 0"),
+            ["response.max_memory", "greater than 0"],
+        ),
     ],
 )
 def test_invalid_configs_give_one_clear_message(edit, expected):

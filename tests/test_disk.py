@@ -35,10 +35,11 @@ def test_store_sums_survive_compaction():
     stacked = [np.concatenate([c[i] for c in store.chunks]) for i in range(3)]
     for i in range(3):  # the sums are those of the rows
         np.testing.assert_allclose(before[i], weights @ stacked[i][live], rtol=1e-14)
-    new_rows = store.compact(live)
+    new_rows = store.compact(live[::-1])[::-1]  # any order of the live rows
     assert store.n_rows == len(live) and len(store.chunks) == 1
     for i in range(3):
         np.testing.assert_allclose(store.weighted_sum(i, new_rows, weights), before[i], rtol=1e-14)
+        np.testing.assert_array_equal(store.chunks[0][i][new_rows], stacked[i][live])
 
 
 class _Ungrouped:
@@ -189,3 +190,33 @@ def test_a_dense_scan_with_gk31_layers_equals_its_single_points(model, m, levels
             np.testing.assert_allclose(
                 scan[name].isel(ef=i).values, ref, rtol=0, atol=3e-6 * np.abs(ref).max()
             )
+
+
+def test_the_memory_budget_stops_refinement_before_it_is_exceeded():
+    """Stored cells grow as cells x components: a refinement that would take the store over
+    max_memory is not evaluated, and the result says so (converged False, "max_memory")."""
+    rings = np.array([0.5, 0.9])
+
+    def f(k):
+        r = np.hypot(k[:, 0], k[:, 1])[:, None]
+        return 1.0 / ((r - rings) ** 2 + 1e-6)  # two narrow rings, two components
+
+    budget = 2_000
+    small = DiskIntegrator(_PointIntegrand(f, 2), cutoff=2.0, max_memory=budget)
+    result = small.integrate(lambda v: 1e-10 * np.abs(v))
+    assert not result.converged and result.exhausted == "max_memory"
+    assert small.store.n_rows * small.store.row_bytes <= budget
+    full = DiskIntegrator(_PointIntegrand(f, 2), cutoff=2.0).integrate(lambda v: 1e-10 * np.abs(v))
+    assert full.converged and full.exhausted == ""
+    assert result.n_points < full.n_points
+
+
+def test_the_default_memory_budget_is_shared_among_pool_workers(monkeypatch):
+    from spintorque.integrate import budget
+
+    monkeypatch.setattr(budget, "_workers", 1)
+    alone = budget.default_memory_budget()
+    assert alone == budget.physical_memory() // 2 > 0
+    budget.share_among_workers(4)
+    assert budget.default_memory_budget() == budget.physical_memory() // 8
+    assert DiskIntegrator(_PointIntegrand(np.ones_like, 1), cutoff=1.0).max_memory == alone // 4

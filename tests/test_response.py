@@ -171,6 +171,13 @@ def test_unconverged_result_warns_or_raises(dirac):
     assert res.attrs["error_estimate"] > 1e-9
     with pytest.raises(st.ConvergenceError, match="max_points"):
         st.response(dirac, ef=0.3, eta=0.0005, rtol=1e-9, max_points=1000, on_unconverged="raise")
+    # the memory budget names itself (stored cells grow as k points x levels)
+    with pytest.warns(st.ConvergenceWarning, match="max_memory=9.31e-05 GiB"):
+        res = st.response(dirac, ef=[0.1, 0.2, 0.3], eta=0.0005, rtol=1e-9, max_memory=1e5)
+    assert res.attrs["converged"] == 0
+    for bad in (-1.0, float("nan"), "big"):
+        with pytest.raises(st.ParameterError, match="max_memory"):
+            st.response(dirac, ef=0.3, eta=0.01, max_memory=bad)
 
 
 @pytest.mark.parametrize(

@@ -215,7 +215,7 @@ def clean_tolerance(
     return np.maximum(tol, rtol * FLOOR * overall)
 
 
-def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points, layout):
+def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points, layout, max_memory):
     levels, where = _levels(temperatures, s)
     integrand = CleanIntegrand(model, m, ef, levels, scale, layout)
     shape = (len(levels), len(ef), 2, 2, layout.n_left, layout.n_right)
@@ -224,7 +224,7 @@ def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points, layout):
         return 0.3 * clean_tolerance(flat.reshape(shape), levels, layout, rtol).ravel()
 
     integrator = make_integrator(
-        model, m, ef, float(levels.min()), integrand, max_points=max_points
+        model, m, ef, float(levels.min()), integrand, max_points=max_points, max_memory=max_memory
     )
     result = integrator.integrate(tolerance)
     value, error = result.value.reshape(shape), result.error.reshape(shape)
@@ -234,7 +234,16 @@ def _integrate(model, m, ef, temperatures, rtol, s, scale, max_points, layout):
 
 
 def clean_blocks(
-    model, ef, m, temperatures, rtol, *, smearing=None, max_points=20_000_000, blocks=None
+    model,
+    ef,
+    m,
+    temperatures,
+    rtol,
+    *,
+    smearing=None,
+    max_points=20_000_000,
+    blocks=None,
+    max_memory=None,
 ):
     """Raw clean-limit blocks: value, error (nT, nEF, term, part, nL, nR) in the operator layout
     of ``blocks`` (default all), converged, info dict (with the layout)."""
@@ -243,7 +252,7 @@ def clean_blocks(
     layout = operator_layout(int(model.dim), blocks)
     for attempt in range(MAX_RETRIES + 1):
         value, error, smallest, result = _integrate(
-            model, m, ef, temperatures, rtol, s, scale, max_points, layout
+            model, m, ef, temperatures, rtol, s, scale, max_points, layout, max_memory
         )
         scales = clean_tolerance(value, smallest, layout, 1.0)
         rel = float(np.max(error / np.maximum(scales, np.finfo(float).tiny)))
@@ -255,7 +264,13 @@ def clean_blocks(
         ):
             break
         s *= float(np.clip(0.8 * (rtol / rel) ** 0.25, 0.25, 0.8))  # the estimate scales as s^4
-    info = {"smearing": s, "relative_error": rel, "n_points": result.n_points, "layout": layout}
+    info = {
+        "smearing": s,
+        "relative_error": rel,
+        "n_points": result.n_points,
+        "layout": layout,
+        "exhausted": (result.exhausted,) if result.exhausted else (),
+    }
     return value, error, result.converged and rel <= rtol * (1 + 1e-9), info
 
 
@@ -272,18 +287,29 @@ def clean_response(
     on_unconverged,
     smearing=None,
     blocks=None,
+    max_memory=None,
 ) -> xr.Dataset:
     """The eta -> 0 response as a Dataset with a ``term`` dimension (see the module docstring)."""
     if smearing is not None and not (np.isfinite(smearing) and smearing > 0):
         raise ParameterError(f"smearing must be a positive energy, got {smearing!r}")
     value, error, converged, info = clean_blocks(
-        model, ef, m, temps, rtol, smearing=smearing, max_points=max_points, blocks=blocks
+        model,
+        ef,
+        m,
+        temps,
+        rtol,
+        smearing=smearing,
+        max_points=max_points,
+        blocks=blocks,
+        max_memory=max_memory,
     )
     if not converged:
+        from .responses import unconverged_advice
+
         msg = (
             f"clean-limit response not converged to rtol={rtol:g}: achieved "
             f"{info['relative_error']:.3g} (smearing {info['smearing']:.3g}, {info['n_points']} "
-            "k points); raise max_points or rtol"
+            f"k points); {unconverged_advice(info['exhausted'], max_points, max_memory)}"
         )
         if on_unconverged == "raise":
             raise ConvergenceError(msg)

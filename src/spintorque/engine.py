@@ -108,6 +108,7 @@ class RawResponse:
     blocks : name -> array (nT, nEF, 2, nA, nB), part 0 = sea, 1 = surface.
     errors : same layout, absolute error estimates (k integral + thermal quadrature).
     converged : every component met its tolerance.  n_points : k points evaluated.
+    exhausted : the budgets ("max_points", "max_memory") that stopped an unconverged integral.
     """
 
     blocks: dict[str, np.ndarray]
@@ -116,6 +117,7 @@ class RawResponse:
     n_points: int
     n_panels: int
     relative_error: float
+    exhausted: tuple[str, ...] = ()
 
 
 class ResponseIntegrand:
@@ -220,6 +222,7 @@ def make_integrator(
     max_points: int,
     curves: FermiCurves | None = None,
     rtol: float = 1e-6,
+    max_memory: int | None = None,
 ) -> DiskIntegrator:
     """The k integrator for the model's domain; it exposes ``integrate(tolerance)``.
     ``curves``: the energies' Fermi curves if already computed (continuum models); ``rtol``:
@@ -236,9 +239,12 @@ def make_integrator(
             radial_breaks=breaks,
             ridges=curves.ridges(breaks),
             max_points=max_points,
+            max_memory=max_memory,
         )
     if isinstance(model.k_domain, BrillouinZone):
-        return lattice_integrator(model, m, energies, eta, integrand, max_points=max_points)
+        return lattice_integrator(
+            model, m, energies, eta, integrand, max_points=max_points, max_memory=max_memory
+        )
     raise NotImplementedError(
         f"no k integrator for domain {type(model.k_domain).__name__}; continuum (Disk) models only"
     )
@@ -268,9 +274,11 @@ def integrate_levels(
     rtol: float,
     max_points: int,
     curves: FermiCurves | None = None,
+    max_memory: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, IntegrationResult]:
     """One k integral for the T = 0 ``energies``: value and error (nE, 2, nL, nR) and the
-    integrator's result (statistics). ``curves``: their Fermi curves, if computed."""
+    integrator's result (statistics). ``curves``: their Fermi curves, if computed;
+    ``max_memory``: the integrator's memory budget in bytes (None: its default)."""
     integrand = ResponseIntegrand(model, m, energies, eta, layout)
 
     def tolerance(flat: np.ndarray) -> np.ndarray:
@@ -278,7 +286,15 @@ def integrate_levels(
         return integrand.from_energy_first(block_tolerance(value, layout, rtol))
 
     integrator = make_integrator(
-        model, m, energies, eta, integrand, max_points=max_points, curves=curves, rtol=rtol
+        model,
+        m,
+        energies,
+        eta,
+        integrand,
+        max_points=max_points,
+        curves=curves,
+        rtol=rtol,
+        max_memory=max_memory,
     )
     # one BLAS thread: the k sums are many mid-sized matrix products, which OpenBLAS threads
     # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
@@ -298,6 +314,7 @@ def compute_blocks(
     max_points: int = 20_000_000,
     progress: Callable[[int], None] | None = None,
     blocks: tuple[str, ...] | None = None,
+    max_memory: int | None = None,
 ) -> RawResponse:
     """The response blocks (default all of BLOCKS) at every (T, EF): k integrals over all
     needed T = 0 energies, one per group of levels whose Fermi contours nest
@@ -308,14 +325,23 @@ def compute_blocks(
     value = np.empty((len(energies), 2, layout.n_left, layout.n_right))
     error = np.empty_like(value)
     n_points = n_panels = 0
-    integrals_converged = True
+    integrals_converged, exhausted = True, set()
     for window, curves in level_windows(model, m, energies, eta):
         value[window], error[window], result = integrate_levels(
-            model, m, energies[window], eta, layout, rtol, max_points - n_points, curves
+            model,
+            m,
+            energies[window],
+            eta,
+            layout,
+            rtol,
+            max_points - n_points,
+            curves,
+            max_memory,
         )
         n_points += result.n_points
         n_panels += result.n_panels
         integrals_converged &= result.converged
+        exhausted |= {result.exhausted} - {""}
 
     smeared, smeared_err = [], []
     offset = 0
@@ -346,4 +372,4 @@ def compute_blocks(
     tol = np.stack([block_tolerance(t, layout, 1.0) for t in total])  # block scales
     rel = float(np.max(total_err / np.maximum(tol, np.finfo(float).tiny)))
     converged = integrals_converged and rel <= rtol * (1 + 1e-9)
-    return RawResponse(out, errors, converged, n_points, n_panels, rel)
+    return RawResponse(out, errors, converged, n_points, n_panels, rel, tuple(sorted(exhausted)))

@@ -27,6 +27,7 @@ import xarray as xr
 from . import __version__
 from .engine import BLOCKS, compute_blocks
 from .errors import ConvergenceError, ConvergenceWarning, InputWarning, ParameterError
+from .integrate.budget import default_memory_budget
 from .models.base import check_model
 
 PARTS = ("sea", "surface", "total")
@@ -47,6 +48,7 @@ ALLOWED_KEYWORDS = (
     "temperature",
     "rtol",
     "max_points",
+    "max_memory",
     "on_unconverged",
     "smearing",
     "blocks",
@@ -151,7 +153,10 @@ def response(
     rtol : relative tolerance, 1e-10 <= rtol < 0.1: every entry of every block is converged to
         rtol times the largest entry of that block (at each EF and T); a block smaller than
         1e-4 of the largest block (one that vanishes by symmetry) to rtol x 1e-4 x that.
-    max_points : k-point budget (default 2e7). on_unconverged : "warn" (default) or "raise".
+    max_points : k-point budget (default 2e7). max_memory : bytes the k integrator may hold
+        (default half the physical memory, shared among a process pool's workers; its stored
+        cells grow as k points x Fermi levels, and finite T carries hundreds of levels).
+    on_unconverged : "warn" (default) or "raise".
     blocks : the block names to compute (default all); fewer blocks need fewer operators, and
         the cost of the operator algebra and k sums drops with them (e.g. ``"current_force"``
         for conductivities, about 10x less than all six). Only those variables are returned.
@@ -172,7 +177,7 @@ def response(
     >>> float(res.current_force.sel(part="surface", i="x", j="x")) > 0
     True
     """
-    unknown = set(options) - {"max_points", "on_unconverged", "smearing", "blocks"}
+    unknown = set(options) - {"max_points", "max_memory", "on_unconverged", "smearing", "blocks"}
     if unknown:
         name = sorted(unknown)[0]
         close = difflib.get_close_matches(name, ALLOWED_KEYWORDS, n=1)
@@ -182,6 +187,9 @@ def response(
             f"allowed: {', '.join(ALLOWED_KEYWORDS)}"
         )
     max_points = int(options.get("max_points", 20_000_000))
+    max_memory = options.get("max_memory")
+    if max_memory is not None:
+        max_memory = int(_check_scalar("max_memory", max_memory, 0.0, math.inf))
     on_unconverged = options.get("on_unconverged", "warn")
     if on_unconverged not in ("warn", "raise"):
         raise ParameterError(f"on_unconverged must be 'warn' or 'raise', got {on_unconverged!r}")
@@ -213,20 +221,46 @@ def response(
             on_unconverged=on_unconverged,
             smearing=options.get("smearing"),
             blocks=blocks,
+            max_memory=max_memory,
         )
 
     raw = compute_blocks(
-        model, ef_arr, eta, m_vec, t_arr, rtol, max_points=max_points, blocks=blocks
+        model,
+        ef_arr,
+        eta,
+        m_vec,
+        t_arr,
+        rtol,
+        max_points=max_points,
+        blocks=blocks,
+        max_memory=max_memory,
     )
     if not raw.converged:
         msg = (
             f"response not converged to rtol={rtol:g}: achieved {raw.relative_error:.3g} with "
-            f"{raw.n_points} k points (max_points={max_points}); raise max_points or rtol"
+            f"{raw.n_points} k points; " + unconverged_advice(raw.exhausted, max_points, max_memory)
         )
         if on_unconverged == "raise":
             raise ConvergenceError(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     return _to_dataset(raw, model, ef_arr, ef_scalar, t_arr, t_scalar, eta, m_vec, rtol)
+
+
+def unconverged_advice(exhausted: tuple[str, ...], max_points: int, max_memory: int | None) -> str:
+    """What stopped an unconverged integral and what to change."""
+    if "max_memory" in exhausted:
+        budget = default_memory_budget() if max_memory is None else max_memory
+        return (
+            f"the k integrator reached its memory budget (max_memory={budget / 2**30:.3g} GiB: "
+            "its stored cells grow as k points x Fermi levels); raise max_memory or rtol, or "
+            "split the ef / temperature list"
+        )
+    if "max_points" in exhausted:
+        return f"max_points={max_points} reached; raise max_points or rtol"
+    return (
+        "the k integrals converged but the total estimate (with the thermal quadrature, or "
+        "Brillouin-zone boxes at their smallest width) exceeds it; raise rtol"
+    )
 
 
 def pad_to_3d(block: np.ndarray) -> np.ndarray:

@@ -186,7 +186,9 @@ class ProcessPoolMapper(_Closing):
             return map(fn, items)
         workers = min(self.max_workers, len(items))
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(workers, initializer=_ignore_sigint)
+            self._pool = ProcessPoolExecutor(
+                workers, initializer=_ignore_sigint, initargs=(workers,)
+            )
         # chunks of tasks per submission: cheap points (~10 ms) would otherwise spend a large
         # share of the pool's CPU on inter-process traffic; ~8 chunks per worker keep the load
         # balanced and the loss on an interruption small (finished chunks are persisted)
@@ -209,15 +211,19 @@ def _run_chunk(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     return [fn(item) for item in items]
 
 
-def _ignore_sigint() -> None:
+def _ignore_sigint(workers: int = 1) -> None:
     """Pool worker set-up: leave Ctrl-C to the driver (which stops the run and keeps finished
-    points) and use one BLAS thread, so that the workers do not oversubscribe the cores."""
+    points), use one BLAS thread, so that the workers do not oversubscribe the cores, and take
+    a 1/workers share of the default memory budget (:mod:`spintorque.integrate.budget`)."""
     import signal
 
     from threadpoolctl import threadpool_limits
 
+    from .integrate.budget import share_among_workers
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
+    share_among_workers(workers)
 
 
 def import_distributed() -> Any:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import hermitian_eigh
+from .budget import default_memory_budget
 from .disk import IntegrationResult
 from .rules import G7_WEIGHTS, GK_NODES, K15_WEIGHTS
 
@@ -90,6 +91,9 @@ class BrillouinIntegrator:
     divisions : boxes per reduced direction of the first sweep (int or length-D sequence);
         see :func:`initial_divisions`.
     max_points : evaluation budget; on exhaustion the result has converged=False.
+    max_memory : bytes the stored boxes may take (default: half the physical memory,
+        see :mod:`~.budget`); a refinement that would exceed it is not evaluated and the result
+        has converged=False.
     chunk_size : maximum number of output numbers held at once per integrand call (memory).
     """
 
@@ -100,6 +104,7 @@ class BrillouinIntegrator:
         *,
         divisions: int | np.ndarray = 8,
         max_points: int = 20_000_000,
+        max_memory: int | None = None,
         chunk_size: int = 20_000_000,
     ) -> None:
         self.integrand = integrand
@@ -108,6 +113,7 @@ class BrillouinIntegrator:
         self.divisions = np.broadcast_to(np.asarray(divisions, dtype=int), (self.dim,)).copy()
         self.measure = abs(np.linalg.det(self.b)) / (2 * np.pi) ** self.dim
         self.max_points = int(max_points)
+        self.max_memory = default_memory_budget() if max_memory is None else int(max_memory)
         self.chunk_size = int(chunk_size)
         self.n_points = 0
         self._ncomp = 1
@@ -195,15 +201,23 @@ class BrillouinIntegrator:
     def integrate(self, tolerance: Callable[[np.ndarray], np.ndarray]) -> IntegrationResult:
         """Refine until err[c] <= tolerance(value)[c] for every component c, or the budget ends."""
         boxes = self._evaluate(*self.initial_boxes())
-        iterations = 0
+        iterations, exhausted = 0, ""
         while True:
             value = boxes.value.sum(axis=0)
             error = boxes.err_dir.sum(axis=(0, 1))
             tol = np.maximum(np.asarray(tolerance(value), dtype=float), np.finfo(float).tiny)
-            if np.all(error <= tol) or self.n_points >= self.max_points:
+            if np.all(error <= tol):
+                break
+            if self.n_points >= self.max_points:
+                exhausted = "max_points"
                 break
             refine = self._select(boxes, error, tol)
             if not np.any(refine):
+                break
+            # the boxes kept, the children and their concatenation are held at once
+            per_box = boxes.value[0].nbytes + boxes.err_dir[0].nbytes
+            if 2 * (len(boxes.lower) + int(refine.sum())) * per_box > self.max_memory:
+                exhausted = "max_memory"
                 break
             iterations += 1
             new = self._evaluate(*self._bisect(boxes.take(refine), tol))
@@ -215,6 +229,7 @@ class BrillouinIntegrator:
             n_points=self.n_points,
             n_panels=len(boxes.lower),
             iterations=iterations,
+            exhausted=exhausted,
         )
 
 
@@ -254,10 +269,15 @@ def lattice_integrator(
     integrand: Callable[[np.ndarray], np.ndarray],
     *,
     max_points: int,
+    max_memory: int | None = None,
 ) -> BrillouinIntegrator:
     """The BZ integrator for a lattice model, its first grid tied to eta / v near the energies."""
     b = np.asarray(model.k_domain.reciprocal_vectors, dtype=float)
     speed = band_velocity_scale(model, m, energies, eta)
     return BrillouinIntegrator(
-        integrand, b, divisions=initial_divisions(b, eta, speed), max_points=max_points
+        integrand,
+        b,
+        divisions=initial_divisions(b, eta, speed),
+        max_points=max_points,
+        max_memory=max_memory,
     )

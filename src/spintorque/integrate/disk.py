@@ -35,6 +35,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .budget import default_memory_budget
 from .curves import BreakCurves
 from .rules import GK15, GK31, GK_NODES, GK_RULES, rate_factor, trapezoid_rules
 
@@ -58,6 +59,8 @@ class IntegrationResult:
 
     value, error : arrays of the integrand's output shape. converged : every component met its
     tolerance. n_points : integrand evaluations. n_panels, iterations : adaptive statistics.
+    exhausted : the budget that stopped an unconverged integral ("max_points", "max_memory"),
+    else "".
     """
 
     value: np.ndarray
@@ -66,6 +69,7 @@ class IntegrationResult:
     n_points: int
     n_panels: int
     iterations: int
+    exhausted: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,13 +159,31 @@ class _Store:
             start += len(part)
         return total
 
+    @property
+    def row_bytes(self) -> int:
+        """Bytes per stored row (0 before the first chunk)."""
+        return sum(x[0].nbytes for x in self.chunks[0]) if self.chunks else 0
+
     def compact(self, rows: np.ndarray) -> np.ndarray:
-        """Keep only ``rows`` if they are under half of the stored rows; their new indices."""
+        """Keep only ``rows`` if they are under half of the stored rows; their new indices.
+        Rows are gathered chunk by chunk (the live rows are copied once, not the whole store)."""
         if 2 * len(rows) > self.n_rows:
             return rows
-        stacked = [np.concatenate([c[i] for c in self.chunks]) for i in range(3)]
+        order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[order]
+        pieces: list[list[np.ndarray]] = [[], [], []]
+        start = 0
+        for chunk in self.chunks:
+            stop = start + len(chunk[0])
+            lo, hi = np.searchsorted(sorted_rows, [start, stop])
+            for i in range(3):
+                pieces[i].append(chunk[i][sorted_rows[lo:hi] - start])
+            start = stop
         self.chunks, self.n_rows = [], 0
-        return self.append(*(x[rows] for x in stacked))
+        new = self.append(*(np.concatenate(p) for p in pieces))
+        out = np.empty_like(new)
+        out[order] = new
+        return out
 
 
 def _as_curves(curves: np.ndarray | BreakCurves | None) -> BreakCurves:
@@ -200,6 +222,9 @@ class DiskIntegrator:
         with one inside (at every angle) uses the GK31 radial rule.
     n_phi : initial number of angles per ring (power of two, >= 8).
     max_points : evaluation budget; on exhaustion the result is returned with converged=False.
+    max_memory : bytes the stored cells may take (default: half the physical memory,
+        see :mod:`~.budget`); a refinement that would exceed it is not evaluated and the result
+        is returned with converged=False.
     chunk_size : maximum number of floats held at once while evaluating (memory bound).
     """
 
@@ -213,6 +238,7 @@ class DiskIntegrator:
         ridges: np.ndarray | BreakCurves | None = None,
         n_phi: int = 8,
         max_points: int = 20_000_000,
+        max_memory: int | None = None,
         chunk_size: int = 30_000_000,
     ) -> None:
         self.integrand = integrand
@@ -227,6 +253,7 @@ class DiskIntegrator:
         self.layer_rules = self._layer_rules(_as_curves(ridges))
         self.n_phi = int(n_phi)
         self.max_points = int(max_points)
+        self.max_memory = default_memory_budget() if max_memory is None else int(max_memory)
         self.chunk_size = int(chunk_size)
         self.n_points = 0
 
@@ -424,7 +451,7 @@ class DiskIntegrator:
         self.store = _Store()
         self.groups = getattr(self.integrand, "groups", None) or _Each()
         cells = self._evaluate(self.initial_cells())
-        iterations = 0
+        iterations, exhausted = 0, ""
         while True:
             live = np.ones(len(cells.a))
             value = self.store.weighted_sum(0, cells.row, live)
@@ -449,7 +476,10 @@ class DiskIntegrator:
             error = self.store.weighted_sum(1, cells.row, factor) + self.store.weighted_sum(
                 2, cells.row, live
             )
-            if np.all(error <= tol) or self.n_points >= self.max_points:
+            if np.all(error <= tol):
+                break
+            if self.n_points >= self.max_points:
+                exhausted = "max_points"
                 break
             iterations += 1
             # per cell: the largest error / tolerance over the components (over the groups)
@@ -460,7 +490,11 @@ class DiskIntegrator:
             # through (16x underestimates on the warping pockets of tests/test_response.py)
             refine = score_r + score_phi > 0.5 / len(score_r)
             todo = cells.take(refine)
-            new = self._evaluate(self._refine(todo, score_r[refine] >= score_phi[refine]))
+            children = self._refine(todo, score_r[refine] >= score_phi[refine])
+            if self._exceeds_memory(len(children.a), cells):
+                exhausted = "max_memory"
+                break
+            new = self._evaluate(children)
             cells = _Cells.concat([cells.take(~refine), new])
             cells.row = self.store.compact(cells.row)
         return IntegrationResult(
@@ -470,7 +504,14 @@ class DiskIntegrator:
             n_points=self.n_points,
             n_panels=len(cells.a),
             iterations=iterations,
+            exhausted=exhausted,
         )
+
+    def _exceeds_memory(self, n_new: int, cells: _Cells) -> bool:
+        """Whether storing ``n_new`` more cells (sums and per-group statistics) next to the
+        rows already stored would exceed max_memory."""
+        per_cell = self.store.row_bytes + 4 * cells.size.shape[1] * cells.size.itemsize
+        return (self.store.n_rows + n_new) * per_cell > self.max_memory
 
     def _group_tolerance(self, tol: np.ndarray) -> np.ndarray:
         """(G,) the tolerance of each component group (which must be uniform within it)."""

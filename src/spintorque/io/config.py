@@ -102,6 +102,7 @@ class ResponseSection(BaseModel):
     temperature: FiniteFloat = Field(0.0, ge=0)
     rtol: FiniteFloat = Field(1e-6, ge=1e-10, lt=0.1)
     max_points: int = Field(20_000_000, ge=1000)
+    max_memory: int | None = Field(None, gt=0)
     on_unconverged: Literal["warn", "raise"] = "warn"
     blocks: list[BlockName] | None = Field(None, min_length=1)
 
@@ -189,8 +190,9 @@ class Axis:
 class RunSpec:
     """A validated run: the model by name, base response arguments, and the swept axes.
 
-    ``response`` holds ef, eta, temperature, rtol, max_points, on_unconverged and either ``m``
-    (unit vector) or ``theta``/``phi`` (degrees). ``axes`` are in the order of ``[sweep]``.
+    ``response`` holds ef, eta, temperature, rtol, max_points, max_memory (if given),
+    on_unconverged and either ``m`` (unit vector) or ``theta``/``phi`` (degrees). ``axes`` are
+    in the order of ``[sweep]``.
     """
 
     model_name: str
