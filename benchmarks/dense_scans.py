@@ -53,6 +53,7 @@ def one_width():
 
 
 def median_run(model, kwargs, patch):
+    kwargs = dict(kwargs, m=np.asarray(kwargs["m"], dtype=float) / np.linalg.norm(kwargs["m"]))
     runs = [timed_response(patch, model, **kwargs) for _ in range(3)]
     return runs[0][0], float(np.median([t for _, t in runs]))
 
