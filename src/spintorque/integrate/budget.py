@@ -2,12 +2,13 @@
 
 Both integrators keep, per cell (disk) or box (Brillouin zone), the cell's sums of every output
 component and their error differences, so their memory grows as cells x components: a scan or a
-finite-temperature point carries every Fermi level in the components (2 x nL x nR x nE; nE
-reaches several hundred at T >> eta), and millions of k points then hold tens of GB (a random
-sweep of finite-T scans was killed by the operating system at ~20 GB). Before evaluating a
-refinement, an integrator checks that its stored arrays would stay within ``max_memory`` bytes;
-if not, it stops and returns its result with converged=False and ``exhausted = "max_memory"``,
-as it does with ``"max_points"`` for the point budget.
+finite-temperature point carries every Fermi level in the components (2 x nL x nR x nE; nE reaches
+several hundred at T >> eta), and millions of k points then hold tens of GB (a random sweep of
+finite-T scans at tight rtol was killed by the operating system for lack of memory; one of its
+points held 6.4 GB). Before evaluating a refinement, an integrator checks that its stored arrays
+would stay within ``max_memory`` bytes; if not, it stops and returns its result with
+converged=False and ``exhausted = "max_memory"``, as it does with ``"max_points"`` for the point
+budget.
 
 The default is half the machine's physical memory, shared among the workers of a local process
 pool (:class:`spintorque.sweep.ProcessPoolMapper` calls :func:`share_among_workers` in each
