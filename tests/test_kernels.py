@@ -228,3 +228,10 @@ def test_isotropic_factorisation_equals_the_pointwise_sums(model, m, isotropic):
     plain = weighted_response(eig, ef, 0.02, weights)
     scale = np.abs(plain).max(axis=(-2, -1), keepdims=True)
     np.testing.assert_allclose(fast / scale, plain / scale, rtol=0, atol=1e-13)
+    # smearing the kernels before the sums (finite T) is the same linear map applied after
+    smearing = rng.normal(size=(4, len(ef)))
+    after = plain @ smearing.T  # the Fermi level is the last axis
+    for angles in (1, n_ang):
+        before = weighted_response(eig, ef, 0.02, weights, angles=angles, smearing=smearing)
+        scale = np.abs(after).max(axis=(-2, -1), keepdims=True)
+        np.testing.assert_allclose(before / scale, after / scale, rtol=0, atol=1e-13)

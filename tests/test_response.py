@@ -236,6 +236,33 @@ def test_finite_temperature_error_covers_the_truncated_energy_window(dirac, ef):
         assert np.all(deviation <= bound + 1e-13 * np.abs(tight[name].values).max()), name
 
 
+def test_both_finite_temperature_routes_agree_and_crossing_contours_take_the_grouped_one(
+    dirac, rashba, monkeypatch
+):
+    """Smearing the kernels before the k sum equals integrating the grid's levels and smearing
+    after, within the estimates; with contours that cross between levels (Rashba, in-plane m)
+    the grouped route is taken."""
+    from spintorque import engine
+
+    kw = {"ef": [0.2, 0.3], "eta": 0.02, "m": (0.6, 0.0, 0.8), "temperature": 0.03, "rtol": 1e-7}
+    before = st.response(dirac, **kw)
+    monkeypatch.setattr(engine, "SMEAR_BEFORE_K_SUM", False)
+    after = st.response(dirac, **kw)
+    assert before.attrs["n_kpoints"] != after.attrs["n_kpoints"]  # two routes, two meshes
+    for name in BLOCK_NAMES:
+        deviation = np.abs(before[name] - after[name]).values
+        bound = before[f"{name}_error"].values + after[f"{name}_error"].values
+        assert np.all(deviation <= bound + 1e-13 * np.abs(after[name].values).max()), name
+    monkeypatch.setattr(engine, "SMEAR_BEFORE_K_SUM", True)
+
+    def refuse(*args):
+        raise AssertionError("crossing contours must take the grouped route")
+
+    monkeypatch.setattr(engine, "_smeared_integral", refuse)
+    hot = st.response(rashba, ef=0.3, eta=0.05, m=(1, 0, 0), temperature=0.02, rtol=1e-3)
+    assert hot.attrs["converged"] == 1
+
+
 def test_blocks_that_vanish_by_symmetry_converge_with_the_others(bhz):
     """The inversion-symmetric 4-band model: the spin-velocity blocks are zero, so their values
     are quadrature error only, with the absolute size of the other blocks' errors. They are

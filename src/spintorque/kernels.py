@@ -310,8 +310,24 @@ def isotropic_energies(energies: np.ndarray, angles: int, eta: float) -> np.ndar
     return groups[:, 0]
 
 
+def smeared_kernel_features(
+    energies: np.ndarray, ef: np.ndarray, eta: float, smearing: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`kernel_features`, combined over the levels by ``smearing`` (n_out, nEF) if given
+    (thermal weights: the smeared kernels, (Nk, F, n_out))."""
+    features = kernel_features(energies, ef, eta)
+    if smearing is None:
+        return features
+    return tuple(np.matmul(psi, smearing.T) for psi in features)
+
+
 def weighted_response(
-    eig: EigenData, ef: np.ndarray, eta: float, weights: np.ndarray, angles: int = 1
+    eig: EigenData,
+    ef: np.ndarray,
+    eta: float,
+    weights: np.ndarray,
+    angles: int = 1,
+    smearing: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quadrature sums sum_k w[k] x (response density at k) for batches of k points.
 
@@ -324,19 +340,23 @@ def weighted_response(
     the band energies do not depend on the angle (isotropic bands about the polar centre), the
     kernels are evaluated once per radial node and the operator features are summed over the
     angles first: the same sums, ``angles`` times fewer kernel evaluations and products.
-    Returns (P, nw, 2, nL, nR, nEF) with parts (sea, surface): the Fermi level last, the
-    layout the products give for many levels.
+    ``smearing`` (n_out, nEF): the levels' kernels are combined with these weights first
+    (thermal smearing before the k sum), and the outputs are the n_out combinations.
+    Returns (P, nw, 2, nL, nR, nEF or n_out) with parts (sea, surface): the Fermi level last,
+    the layout the products give for many levels.
     """
     ef = np.atleast_1d(np.asarray(ef, dtype=float))
     n_batch, n_q, n_w = weights.shape
-    n_e = len(ef)
+    n_e = len(ef) if smearing is None else len(smearing)
     nl, nr = eig.left.shape[1], eig.right.shape[1]
     radial = isotropic_energies(eig.energies, angles, eta)
     if radial is not None:
-        return _isotropic_response(eig, radial, ef, eta, weights, angles)
+        return _isotropic_response(eig, radial, ef, eta, weights, angles, smearing)
     out = np.empty((n_batch, n_w, 2, nl * nr, n_e))
     features = zip(
-        pair_features(eig)[::-1], kernel_features(eig.energies, ef, eta)[::-1], strict=True
+        pair_features(eig)[::-1],
+        smeared_kernel_features(eig.energies, ef, eta, smearing)[::-1],
+        strict=True,
     )
     for part, (phi, psi) in enumerate(features):  # phi (Nk, F, nLR), psi (Nk, F, nEF)
         n_f = phi.shape[1]
@@ -361,10 +381,11 @@ def _isotropic_response(
     eta: float,
     weights: np.ndarray,
     angles: int,
+    smearing: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`weighted_response` for angle-independent energies ``radial`` (P R, N)."""
     n_batch, n_q, n_w = weights.shape
-    n_rad, n_e = n_q // angles, len(ef)
+    n_rad, n_e = n_q // angles, len(ef) if smearing is None else len(smearing)
     nl, nr = eig.left.shape[1], eig.right.shape[1]
     n = radial.shape[1]
     surface = pair_features(eig)[0]  # (Nk, F, nLR); the sea features are its last block
@@ -375,7 +396,7 @@ def _isotropic_response(
     summed = summed.reshape(n_batch, n_rad, n_w, n_f, nl * nr).transpose(0, 2, 4, 1, 3)
     sea_start = n + (n_f - n) // 2
     out = np.empty((n_batch, n_w, 2, nl * nr, n_e))
-    kernels = kernel_features(radial, ef, eta)[::-1]  # sea, surface: (P R, F, nEF)
+    kernels = smeared_kernel_features(radial, ef, eta, smearing)[::-1]  # sea, surface
     for part, (phi, psi) in enumerate(zip((summed[..., sea_start:], summed), kernels, strict=True)):
         f = phi.shape[-1]
         lhs = phi.reshape(n_batch, n_w, nl * nr, n_rad * f)
