@@ -396,10 +396,8 @@ def compute_blocks(
     exact = [g for g in grids if g.exact]
     if exact:
         levels = np.concatenate([g.energies for g in exact])
-        zero_value, zero_error = (
-            np.empty((len(levels), *shape[1:])),
-            np.empty((len(levels), *shape[1:])),
-        )
+        zero_value = np.empty((len(levels), *shape[1:]))
+        zero_error = np.empty_like(zero_value)
         for window, curves in level_windows(model, m, levels, eta):
             zero_value[window], zero_error[window] = integrate(levels[window], curves)
     smeared, smeared_err = [], []
