@@ -111,7 +111,7 @@ class FermiCurves:
         contour = np.flatnonzero(self.offset == 0)
         if len(np.unique(self.level[contour])) < 2:
             return drop
-        circles = np.all(np.ptp(self.radii[contour], axis=1) == 0)
+        circles = BreakCurves(self.radii[contour]).circular.all()
         n_rays = 1 if circles else self.radii.shape[1]
         # plain floats per ray (a short loop over up to ~1000 contours)
         radii = self.radii[contour][:, :n_rays].tolist()
@@ -141,7 +141,7 @@ class FermiCurves:
         drop = np.zeros(len(self.offset), dtype=bool)
         if len(graded) == 0 or len(contour) == 0:
             return drop
-        circles = np.all(np.ptp(self.radii, axis=1) == 0)
+        circles = BreakCurves(self.radii).circular.all()
         radii = self.radii[:, :1] if circles else self.radii  # circles: one ray is enough
         n_rays, n_c = radii.shape[1], len(contour)
         # contours sorted by radius on each ray, the rays laid end to end (one searchsorted)
