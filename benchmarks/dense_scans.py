@@ -12,7 +12,7 @@ Run:  python benchmarks/dense_scans.py
 from __future__ import annotations
 
 import numpy as np
-from bench_common import block_deviation, timed_response
+from bench_common import ROUTE_COLUMNS, compare_routes
 
 import spintorque as st
 from spintorque.integrate import contours
@@ -52,27 +52,11 @@ def one_width():
     return lambda: setattr(contours, "DENSE_CELL_WIDTHS", original)
 
 
-def median_run(model, kwargs, patch):
-    kwargs = dict(kwargs, m=np.asarray(kwargs["m"], dtype=float) / np.linalg.norm(kwargs["m"]))
-    runs = [timed_response(patch, model, **kwargs) for _ in range(3)]
-    return runs[0][0], float(np.median([t for _, t in runs]))
-
-
 def main() -> None:
     st.response(DIRAC, ef=0.2, eta=0.05, m=(0, 0, 1), rtol=1e-3)  # warm-up
-    print(
-        f"{'case':32s} {'points dense/one-width':>24s} {'ratio':>6s} "
-        f"{'time dense/one-width':>22s} {'speed-up':>8s} {'deviation':>9s}"
-    )
+    print(f"{'case (new: dense, baseline: one width)':40s} {ROUTE_COLUMNS}")
     for label, (model, kwargs) in CASES.items():
-        dense, t_dense = median_run(model, kwargs, None)
-        base, t_base = median_run(model, kwargs, one_width)
-        p_dense, p_base = dense.attrs["n_kpoints"], base.attrs["n_kpoints"]
-        print(
-            f"{label:32s} {p_dense:>11d} / {p_base:<10d} {p_base / p_dense:6.2f} "
-            f"{t_dense:8.3f} / {t_base:<8.3f} s {t_base / t_dense:8.2f} "
-            f"{block_deviation(dense, base):9.1e}"
-        )
+        print(f"{label:40s} {compare_routes(model, kwargs, one_width, repeats=3)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 against the baseline of circular rings with angular sectors (following switched off), in the
 same run.
 
-For each case it prints k points and wall time of both routes, their ratios, the error
-estimates, and the largest deviation between the two results relative to each block's scale
+For each case it prints k points and wall time of both routes, their ratios, and the largest
+deviation between the two results relative to each block's scale
 (both are converged to rtol, so that deviation must stay below ~2 rtol).
 
 Run:  python benchmarks/noncircular_contours.py
@@ -12,7 +12,7 @@ Run:  python benchmarks/noncircular_contours.py
 from __future__ import annotations
 
 import numpy as np
-from bench_common import block_deviation, timed_response
+from bench_common import ROUTE_COLUMNS, compare_routes
 
 import spintorque as st
 from spintorque.integrate import contours
@@ -27,31 +27,19 @@ CASES = {
 }
 
 
-def run(model, ef, eta, m, rtol: float, follow: bool):
-    def patch():
-        contours.FOLLOW_CONTOURS = follow
-        return lambda: setattr(contours, "FOLLOW_CONTOURS", True)
-
-    return timed_response(patch, model, ef=ef, eta=eta, m=m, rtol=rtol)
+def rings():
+    """The baseline: circular rings with sectors instead of curves along the contours."""
+    contours.FOLLOW_CONTOURS = False
+    return lambda: setattr(contours, "FOLLOW_CONTOURS", True)
 
 
 def main() -> None:
     st.response(RASHBA, ef=0.2, eta=0.05, m=(0, 0, 1), rtol=1e-3)  # warm-up
-    print(
-        f"{'case':36s} {'rtol':>6s} {'points follow/rings':>22s} {'ratio':>6s} "
-        f"{'time follow/rings':>19s} {'ratio':>6s} {'deviation':>9s}"
-    )
+    print(f"{'case (new: curves, baseline: rings)':40s} {'rtol':>6s} {ROUTE_COLUMNS}")
     for label, (model, ef, eta, m) in CASES.items():
         for rtol in (1e-4, 1e-6):
-            follow, t_follow = run(model, ef, eta, m, rtol, True)
-            rings, t_rings = run(model, ef, eta, m, rtol, False)
-            n_f, n_r = follow.attrs["n_kpoints"], rings.attrs["n_kpoints"]
-            print(
-                f"{label:36s} {rtol:6.0e} {n_f:>10d} / {n_r:<9d} {n_r / n_f:6.1f} "
-                f"{t_follow:7.2f} / {t_rings:<7.2f} s {t_rings / t_follow:6.1f} "
-                f"{block_deviation(follow, rings):9.1e}",
-                flush=True,
-            )
+            kwargs = {"ef": ef, "eta": eta, "m": m, "rtol": rtol}
+            print(f"{label:40s} {rtol:6.0e} {compare_routes(model, kwargs, rings)}", flush=True)
 
 
 if __name__ == "__main__":

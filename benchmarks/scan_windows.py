@@ -11,7 +11,7 @@ Run:  python benchmarks/scan_windows.py
 from __future__ import annotations
 
 import numpy as np
-from bench_common import block_deviation, timed_response
+from bench_common import ROUTE_COLUMNS, compare_routes
 
 import spintorque as st
 from spintorque import engine
@@ -54,33 +54,22 @@ def one_group(model, m, energies, eta):
     return [(np.arange(len(energies)), None)]
 
 
-def run(model, ef, eta, m, rtol, grouped: bool):
-    def patch():
-        original = engine.level_windows
-        if not grouped:
-            engine.level_windows = one_group
-        return lambda: setattr(engine, "level_windows", original)
-
-    return timed_response(patch, model, ef=ef, eta=eta, m=m, rtol=rtol)
+def one_integral():
+    """The baseline: all levels in one k integral."""
+    original = engine.level_windows
+    engine.level_windows = one_group
+    return lambda: setattr(engine, "level_windows", original)
 
 
 def main() -> None:
     st.response(RASHBA, ef=0.2, eta=0.05, m=(0, 0, 1), rtol=1e-3)  # warm-up
-    print(
-        f"{'case':40s} {'rtol':>6s} {'groups':>7s} {'points grouped/one':>20s} {'ratio':>6s} "
-        f"{'time grouped/one':>18s} {'ratio':>6s} {'deviation':>9s}"
-    )
+    print(f"{'case (new: groups, baseline: one)':40s} {'rtol':>6s} {'groups':>6s} {ROUTE_COLUMNS}")
     for label, (model, ef, eta, m, rtol) in CASES.items():
         m = np.asarray(m, dtype=float) / np.linalg.norm(m)
         n_groups = len(engine.level_windows(model, m, ef, eta))
-        grouped, t_grouped = run(model, ef, eta, m, rtol, True)
-        one, t_one = run(model, ef, eta, m, rtol, False)
-        p_grouped, p_one = grouped.attrs["n_kpoints"], one.attrs["n_kpoints"]
-        print(
-            f"{label:40s} {rtol:6.0e} {n_groups:7d} {p_grouped:>9d} / {p_one:<9d} "
-            f"{p_one / p_grouped:6.2f} {t_grouped:7.2f} / {t_one:<7.2f} s {t_one / t_grouped:6.2f} "
-            f"{block_deviation(grouped, one):9.1e}"
-        )
+        kwargs = {"ef": ef, "eta": eta, "m": m, "rtol": rtol}
+        row = compare_routes(model, kwargs, one_integral)
+        print(f"{label:40s} {rtol:6.0e} {n_groups:6d} {row}", flush=True)
 
 
 if __name__ == "__main__":
