@@ -202,3 +202,39 @@ def test_the_default_memory_budget_is_shared_among_pool_workers(monkeypatch):
     budget.share_among_workers(4)
     assert budget.default_memory_budget() == budget.physical_memory() // 8
     assert DiskIntegrator(_PointIntegrand(np.ones_like, 1), cutoff=1.0).max_memory == alone // 4
+
+
+class _OddInLayer:
+    """f(k) = u^13 / |k| with u = (|k| - 0.75) / 0.25 for 0.5 < |k| < 1, else 0: with the
+    Jacobian r the radial profile of the layer [0.5, 1] is odd about its centre, where every
+    symmetric rule (K15, G7, L5) integrates it exactly, so |Q - Q_hi| is zero there and only
+    the odd null rule (degree 11) sees it."""
+
+    width = 1
+
+    def weighted_sums(self, k, weights, angles=1):
+        r = np.hypot(k[..., 0], k[..., 1])
+        f = np.where((r > 0.5) & (r < 1.0), ((r - 0.75) / 0.25) ** 13 / r, 0.0)
+        return np.einsum("pq,pqw->pw", f, weights)[..., None]
+
+
+@pytest.mark.parametrize("null", [True, False])
+def test_the_radial_error_includes_the_odd_null_rule(monkeypatch, null):
+    """A cell whose integrand is odd about its centre (every symmetric rule exact, Q - Q_hi
+    = 0) still gets d_hi = |N_odd| > 0; with the null rule's weights zeroed it gets none (the
+    check can fail)."""
+    from spintorque.integrate import disk
+    from spintorque.integrate.rules import RadialRule
+
+    if not null:
+        zero = RadialRule(disk.GK15.nodes, disk.GK15.weights, 0 * disk.GK15.null, 0.01)
+        monkeypatch.setattr(disk, "RADIAL_RULES", (zero, disk.GK31))
+    integrator = DiskIntegrator(_OddInLayer(), cutoff=2.0, radial_breaks=np.array([0.5, 1.0]))
+    result = integrator.integrate(lambda value: np.full(value.shape, 1.0))
+    assert abs(result.value[0]) < 1e-15  # exact: the odd part integrates to zero
+    d_null = abs(disk.MEASURE * 2 * np.pi * 0.25 * (disk.GK15.null @ disk.GK15.nodes**13))
+    if null:
+        np.testing.assert_allclose(result.error[0], d_null, rtol=1e-12)
+        assert d_null > 1e-6
+    else:
+        assert result.error[0] < 1e-15

@@ -26,12 +26,14 @@ MIN_CELL_WIDTHS = 1.0
 # ... except Fermi contours of different levels (a dense scan), merged below a few widths:
 # the contours between the kept ones are ridges inside their layers, which then use the GK31
 # radial rule (disk.RADIAL_RULES); graded curves of a level are dropped where another level's
-# contour is nearer than their offset. (smallest rtol, widths): the widest layer that the GK31
-# estimate accepts at that rtol on its first evaluation wherever the ridge lies (estimate / value
-# for a squared Lorentzian: 1e-5 at 4 widths, 8e-9 at 3, 2e-12 at 2; tests/test_rules.py). On
-# a 200-level Dirac scan, k points at rtol 1e-4 / 1e-6 / 1e-8: 3448 / 5272 / 8048 this way;
-# 4312 / 5272 / 12696 with 3 widths throughout; 8640 / 8880 / 19440 with GK15 one width apart.
-DENSE_CELL_WIDTHS = ((1e-5, 4.0), (1e-7, 3.0), (0.0, 2.0))
+# contour is nearer than their offset. (smallest rtol, widths): the widest spacing that the
+# GK31 estimate certifies at that rtol wherever the ridge lies (estimate / value for a squared
+# Lorentzian: 4e-5 at 4.5 widths, 4e-7 at 4, 8e-9 at 3.5 and 3, 9e-12 at 2.5, 1e-13 at 2;
+# tests/test_rules.py), checked on a 200-level Dirac scan, k points at rtol 1e-4 / 1e-6 / 1e-8 /
+# 1e-10: 3200 / 4536 / 5752 / 8048 this way; 8640 / 8880 / 19440 / - with GK15 one width
+# apart; one step wider than these, the first evaluation no longer passes and the refinement
+# costs more (e.g. 9128 at 1e-7 with 4 widths)
+DENSE_CELL_WIDTHS = ((1e-5, 4.5), (1e-7, 3.5), (1e-8, 3.0), (1e-9, 2.5), (0.0, 2.0))
 # rings of this many widths w, at most MAX_BRACKET_RINGS, across a non-circular contour
 BRACKET_RING_WIDTHS = 2.0
 MAX_BRACKET_RINGS = 64

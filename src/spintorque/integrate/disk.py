@@ -51,6 +51,8 @@ OUTER_CELLS = 1  # first mesh of the region between the circle about k0 and the 
 GEOMETRIC_CELLS = 5  # first mesh: this many geometric radial cells from r1 / 1000 to r1
 SECTOR = 0  # n_phi value marking a GK15 sector cell
 RADIAL_RULES = (GK15, GK31)  # a cell's ``rule`` indexes this
+RULE_RESOLVED = np.array([rule.resolved for rule in RADIAL_RULES])
+N_WEIGHT_SETS = 5  # rules per cell: see DiskIntegrator._weights
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,12 @@ class _Store:
 
     @property
     def row_bytes(self) -> int:
-        """Bytes per stored row (0 before the first chunk)."""
-        return sum(x[0].nbytes for x in self.chunks[0]) if self.chunks else 0
+        """Bytes held per stored row (0 before the first chunk): the arrays of a chunk may be
+        views of a larger evaluation buffer, which stays alive with them."""
+        if not self.chunks:
+            return 0
+        bases = {id(b): b.nbytes for b in map(_owner, self.chunks[0])}
+        return sum(bases.values()) // len(self.chunks[0][0])
 
     def compact(self, rows: np.ndarray) -> np.ndarray:
         """Keep only ``rows`` if they are under half of the stored rows; their new indices.
@@ -184,6 +190,13 @@ class _Store:
         out = np.empty_like(new)
         out[order] = new
         return out
+
+
+def _owner(x: np.ndarray) -> np.ndarray:
+    """The array that owns the memory of ``x`` (x itself unless it is a view)."""
+    while isinstance(x.base, np.ndarray):
+        x = x.base
+    return x
 
 
 def _as_curves(curves: np.ndarray | BreakCurves | None) -> BreakCurves:
@@ -337,14 +350,16 @@ class DiskIntegrator:
         return k, jac
 
     def _weights(self, cells: _Cells, jac: np.ndarray, ang_rules: np.ndarray) -> np.ndarray:
-        """Weights (P, Q nA, 4) of the rules radial x angular: (K, full), (G, full),
-        (L, full), (K, embedded high). Only the ring error uses the L rule (see integrate)."""
+        """Weights (P, Q nA, N_WEIGHT_SETS) of the rules radial x angular: (K, full),
+        (G, full), (L, full), (K, embedded high), (odd null, full). Only the ring error uses
+        the L rule (see integrate)."""
         half = 0.5 * (cells.b - cells.a)
-        rad = RADIAL_RULES[cells.rule[0]].weights[[0, 1, 2, 0]]  # (4, Q)
-        ang = ang_rules[:, [0, 0, 0, 1]]  # (P, 4, nA)
-        rule = rad[None, :, :, None] * ang[:, :, None, :]  # (P, 4, 15, nA)
+        radial = RADIAL_RULES[cells.rule[0]]
+        rad = np.vstack([radial.weights[[0, 1, 2, 0]], radial.null])  # (5, Q)
+        ang = ang_rules[:, [0, 0, 0, 1, 0]]  # (P, 5, nA)
+        rule = rad[None, :, :, None] * ang[:, :, None, :]  # (P, 5, Q, nA)
         w = np.moveaxis(rule, 1, -1) * (jac * (MEASURE * half[:, None, None]))[..., None]
-        return w.reshape(len(half), -1, 4)
+        return w.reshape(len(half), -1, N_WEIGHT_SETS)
 
     def _evaluate(self, cells: _Cells) -> _Cells:
         """Evaluate cells, grouped by (kind, angular rule, radial rule) and chunked to bound
@@ -368,14 +383,19 @@ class DiskIntegrator:
                     k.reshape(len(sel), -1, 2), weights, angles=angles
                 )
                 self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
-                self._record(cells, sel, np.asarray(sums).reshape(len(sel), 4, -1), n_cells)
+                sums = np.asarray(sums).reshape(len(sel), N_WEIGHT_SETS, -1)
+                self._record(cells, sel, sums, n_cells)
         return cells
 
     def _record(self, cells: _Cells, sel: np.ndarray, sums: np.ndarray, n_cells: int) -> None:
-        """Store the sums (P, 4, C) of cells ``sel`` (rule order of :meth:`_weights`) and set
-        their per-group statistics (allocated for all ``n_cells`` on the first call)."""
-        # in place: rows 1-3 become |Q - radial high|, |Q - radial low|, |Q - angular high|
-        np.abs(np.subtract(sums[:, 1:], sums[:, :1], out=sums[:, 1:]), out=sums[:, 1:])
+        """Store the sums (P, N_WEIGHT_SETS, C) of cells ``sel`` (rule order of
+        :meth:`_weights`) and set their per-group statistics (allocated for all ``n_cells`` on
+        the first call)."""
+        # in place: rows 1-3 become |Q - radial high|, |Q - radial low|, |Q - angular high|,
+        # and row 1 then the radial d_hi = max(|Q - radial high|, |odd null|)
+        np.abs(np.subtract(sums[:, 1:4], sums[:, :1], out=sums[:, 1:4]), out=sums[:, 1:4])
+        np.maximum(sums[:, 1], np.abs(sums[:, 4]), out=sums[:, 1])
+        sums = sums[:, :4]
         n_sel = len(sel)
         diffs = self.groups.max(sums[:, 1:].reshape(3 * n_sel, -1)).reshape(n_sel, 3, -1)
         stats = [self.groups.max(np.abs(sums[:, 0])), diffs[:, 0], diffs[:, 1], diffs[:, 2]]
@@ -469,7 +489,10 @@ class DiskIntegrator:
             factor = np.where(
                 ring,
                 rate_factor(
-                    hi, np.max(cells.lo / tol_g, axis=1), np.max(cells.size / tol_g, axis=1)
+                    hi,
+                    np.max(cells.lo / tol_g, axis=1),
+                    np.max(cells.size / tol_g, axis=1),
+                    RULE_RESOLVED[cells.rule],
                 ),
                 1.0,
             )

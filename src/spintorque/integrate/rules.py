@@ -18,15 +18,35 @@ neighbourhood of the cell (Bernstein ellipse rho), d_hi ~ rho^-14, d_lo ~ rho^-6
 periodic analytic integrand |Q - I| ~ d_hi (d_hi / d_lo)^2, but only asymptotically: a strong
 low harmonic (cos 2 phi is common) dominates d_lo, so the disk integrator keeps the plain d_hi
 for its trapezoid rings. The estimate used for Gauss-Kronrod is the conservative
-d_hi x clip(d_hi / d_lo, 0.03, 1), with the ratio taken over all components of the cell (scaled
+d_hi x clip(d_hi / d_lo, 1e-3, 1), with the ratio taken over all components of the cell (scaled
 by their tolerances), so an accidental zero of one component does not fake convergence, and
-only once the low rule agrees with Q to 1% of the cell's value; otherwise it is d_hi. These
-constants come from the worst case over a Lorentzian 1/(x^2 + 1) on cells of half-width
-0.2..6 at every pole position (tests/test_rules.py): the pure rate scaling underestimated
-there by up to 1e6 (the G7 error passes through zero as the pole moves), the clipped and
-gated form stays above the true K15 error (worst ratio ~0.3). GK31 has the same structure:
-d_hi ~ rho^-30, d_lo ~ rho^-14, |Q - I| ~ rho^-47, so d_hi x (d_hi / d_lo) is conservative too
-(the low rule's degree is chosen for that), and the same constants hold (same test).
+only once the low rule agrees with Q to ``resolved`` of the cell's value (1% for GK15, 1.5% for
+GK31); otherwise it is d_hi.
+
+Q - Q_hi is an even null rule (both rules are symmetric): as a pole moves across the cell it
+passes through zero, and there it says nothing about the error of Q. Each rule therefore
+carries an *odd* null rule of nearly the same degree (``RadialRule.null``: antisymmetric
+weights, zero on every polynomial up to degree 11 for GK15, 27 for GK31, scaled to the
+Euclidean norm of Q - Q_hi), which passes through zero elsewhere, and d_hi is
+max(|Q - Q_hi|, |N_odd|) (the pairing of symmetric and antisymmetric null rules of Berntsen and
+Espelid). The constants come from the worst case over a Lorentzian 1/(x^2 + 1) and its square
+(the surface kernel's diagonal) on cells of half-width 0.2..6 (units of the width) at 1201
+pole positions across and beyond the cell (tests/test_rules.py), with the gates and floor below:
+
+==================================  =====  =====
+largest true error / estimate       GK15   GK31
+==================================  =====  =====
+rate trusted, |Q - Q_hi| only       53     109
+rate trusted, with N_odd            0.07   0.15
+not trusted, |Q - Q_hi| only        295    7.6
+not trusted, with N_odd             0.74   0.04
+  ... in cells up to 6 widths wide  0.02   0.04
+==================================  =====  =====
+
+(the pure rate scaling d_hi^2 / d_lo fails by up to 1e6). With the odd null rule the floor of
+the rate went from 0.03 to 1e-3 and GK31's gate from 1% to 1.5%: a squared Lorentzian anywhere
+in a GK31 cell 3.5 widths wide is then certified at 8e-9 of its value, 4.5 widths at 4e-5,
+which sets the spacing of dense scans (``contours.DENSE_CELL_WIDTHS``).
 """
 
 from __future__ import annotations
@@ -72,10 +92,11 @@ L5_WEIGHTS[L5_INDEX] = np.linalg.solve(
     np.vander(GK_NODES[L5_INDEX], increasing=True).T,
     [(1.0 - (-1.0) ** (j + 1)) / (j + 1) for j in range(5)],
 )
-# scaled_error trusts the convergence rate where |Q - Q_lo| <= RESOLVED x |Q| ...
+# scaled_error trusts the convergence rate where |Q - Q_lo| <= resolved x |Q| (GK15's; each
+# rule carries its own, RadialRule.resolved) ...
 RESOLVED = 0.01
 # ... and never scales d_hi down by more than 1 / RATE_FLOOR
-RATE_FLOOR = 0.03
+RATE_FLOOR = 1e-3
 # the radial rule sets: (value, embedded high, embedded low)
 GK_RULES = np.stack([K15_WEIGHTS, G7_WEIGHTS, L5_WEIGHTS])
 
@@ -112,13 +133,31 @@ def interpolatory_weights(nodes: np.ndarray) -> np.ndarray:
     return np.linalg.solve(legendre.legvander(nodes, len(nodes) - 1).T, moments)
 
 
+def odd_null_rule(nodes: np.ndarray, reference: np.ndarray, degree: int) -> np.ndarray:
+    """Antisymmetric weights on the symmetric ``nodes`` that vanish on every polynomial up to
+    ``degree`` (odd; the even ones vanish by symmetry), scaled to the Euclidean norm of the
+    null rule ``reference`` (Q - Q_hi)."""
+    n_pairs = len(nodes) // 2
+    positive = nodes[len(nodes) - n_pairs :]  # the nodes are sorted: the upper half
+    odd = legendre.legvander(positive, degree)[:, 1::2].T  # P_1, P_3, ..., P_degree
+    pair = np.linalg.svd(odd)[2][-1]  # the one-dimensional null space (n_pairs - 1 conditions)
+    weights = np.zeros(len(nodes))
+    weights[len(nodes) - n_pairs :] = pair
+    weights[:n_pairs] = -pair[::-1]
+    return weights * (np.linalg.norm(reference) / np.linalg.norm(weights))
+
+
 @dataclass(frozen=True)
 class RadialRule:
     """A Gauss-Kronrod rule on [-1, 1] with its embedded rules: nodes (Q,) and weights (3, Q)
-    in the order (value, embedded high, embedded low), as :data:`GK_RULES`."""
+    in the order (value, embedded high, embedded low), as :data:`GK_RULES`; ``null`` (Q,) its
+    odd null rule (see the module docstring) and ``resolved`` the rate gate of
+    :func:`rate_factor`."""
 
     nodes: np.ndarray
     weights: np.ndarray
+    null: np.ndarray
+    resolved: float
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -132,10 +171,14 @@ def _gk31() -> RadialRule:
     low_index = np.r_[1:12:2, 15, 19:30:2]
     low = np.zeros(31)
     low[low_index] = interpolatory_weights(nodes[low_index])
-    return RadialRule(nodes, np.stack([kronrod, gauss, low]))
+    return RadialRule(
+        nodes, np.stack([kronrod, gauss, low]), odd_null_rule(nodes, kronrod - gauss, 27), 0.015
+    )
 
 
-GK15 = RadialRule(GK_NODES, GK_RULES)
+GK15 = RadialRule(
+    GK_NODES, GK_RULES, odd_null_rule(GK_NODES, K15_WEIGHTS - G7_WEIGHTS, 11), RESOLVED
+)
 GK31 = _gk31()
 
 
@@ -148,30 +191,40 @@ def trapezoid_rules(n: int) -> np.ndarray:
     return np.stack([full, half, quarter]) * (2 * np.pi / n)
 
 
-def rate_factor(hi: np.ndarray, lo: np.ndarray, size: np.ndarray) -> np.ndarray:
+def rate_factor(
+    hi: np.ndarray,
+    lo: np.ndarray,
+    size: np.ndarray,
+    resolved: float | np.ndarray = RESOLVED,
+) -> np.ndarray:
     """Factor (P,) by which each cell's d_hi is scaled: clip(hi / lo, RATE_FLOOR, 1) where the
-    cell is resolved (0 < lo <= RESOLVED x size), else 1.
+    cell is resolved (0 < lo <= resolved x size), else 1.
 
     hi, lo, size : (P,) largest d_hi / tol, d_lo / tol and |value| / tol over the components of
-    each cell (see :func:`scaled_error`).
+    each cell (see :func:`scaled_error`). resolved : the gate (per cell: its radial rule's).
     """
     rate = np.clip(hi / np.maximum(lo, np.finfo(float).tiny), RATE_FLOOR, 1.0)
-    trusted = (lo > 0) & (lo <= RESOLVED * size)
+    trusted = (lo > 0) & (lo <= resolved * size)
     return np.where(trusted, rate, 1.0)
 
 
 def scaled_error(
-    d_hi: np.ndarray, d_lo: np.ndarray, value: np.ndarray, tol: np.ndarray
+    d_hi: np.ndarray,
+    d_lo: np.ndarray,
+    value: np.ndarray,
+    tol: np.ndarray,
+    resolved: float = RESOLVED,
 ) -> np.ndarray:
     """Error estimate d_hi x clip(rate, RATE_FLOOR, 1) per cell, rate = max(d_hi/tol)/max(d_lo/tol).
 
-    d_hi, d_lo : (P, C) differences to the embedded high and low rules; value : (P, C) the
-    cells' values; tol : (C,) tolerances (all maxima are over components scaled by tol).
-    The rate is trusted only in cells where the low rule is already within RESOLVED of the
+    d_hi, d_lo : (P, C) differences to the embedded high and low rules (d_hi: with the odd null
+    rule, max(|Q - Q_hi|, |N_odd|)); value : (P, C) the cells' values; tol : (C,) tolerances
+    (all maxima are over components scaled by tol); resolved : the rule's rate gate.
+    The rate is trusted only in cells where the low rule is already within ``resolved`` of the
     cell's value: an integrand that the low rule does not resolve (a Lorentzian peak near the
     cell's edge) is pre-asymptotic, and d_hi is returned unscaled.
     """
     hi = np.max(d_hi / tol, axis=1)
     lo = np.max(d_lo / tol, axis=1)
     size = np.max(np.abs(value) / tol, axis=1)
-    return d_hi * rate_factor(hi, lo, size)[:, None]
+    return d_hi * rate_factor(hi, lo, size, resolved)[:, None]
