@@ -238,3 +238,44 @@ def test_the_radial_error_includes_the_odd_null_rule(monkeypatch, null):
         assert d_null > 1e-6
     else:
         assert result.error[0] < 1e-15
+
+
+class _OddInAngle:
+    """f(k) = v^13 / |k| with v = (phi - pi/4) / (pi/4): odd in the angle about the centre of
+    the sector [0, pi/2] (every symmetric rule exact there, K15 - G7 = 0 along the angle)."""
+
+    width = 1
+
+    def weighted_sums(self, k, weights, angles=1):
+        r = np.hypot(k[..., 0], k[..., 1])
+        v = (np.arctan2(k[..., 1], k[..., 0]) - np.pi / 4) / (np.pi / 4)
+        return np.einsum("pq,pqw->pw", v**13 / r, weights)[..., None]
+
+
+@pytest.mark.parametrize("null", [True, False])
+def test_the_angular_error_of_a_sector_includes_the_odd_null_rule(monkeypatch, null):
+    """A sector whose integrand is odd in the angle about its centre gets an angular d_hi =
+    |N_odd| > 0 (with the null rule's weights zeroed: none)."""
+    from spintorque.integrate import disk
+    from spintorque.integrate.rules import RadialRule
+
+    if not null:
+        zero = RadialRule(disk.GK15.nodes, disk.GK15.weights, 0 * disk.GK15.null, 0.01)
+        monkeypatch.setattr(disk, "GK15", zero)
+    integrator = DiskIntegrator(_OddInAngle(), cutoff=2.0, radial_breaks=np.array([0.5, 1.0]))
+    layer = int(np.flatnonzero(np.isclose(integrator.bounds.on_grid()[:, 0], 0.5))[0])
+    one = np.ones(1)
+    sector = disk._Cells(
+        one.astype(int) * disk.INNER, one.astype(int) * layer, 0 * one, one, 0 * one,
+        one * np.pi / 2, one.astype(int) * disk.SECTOR, 0 * one.astype(int),
+    )  # fmt: skip
+    integrator.store, integrator.groups = _Store(), disk._Each()
+    cells = integrator._evaluate(sector)
+    assert abs(integrator.store.chunks[0][0][0, 0]) < 1e-15  # exact: zero
+    # radial sum of the Jacobian r x 1/r = the layer width 0.5; angular: N_odd on v^13
+    d_null = abs(disk.MEASURE * 0.5 * (np.pi / 4) * (disk.GK15.null @ disk.GK15.nodes**13))
+    if null:
+        np.testing.assert_allclose(cells.ang[0, 0], d_null, rtol=1e-12)
+        assert d_null > 1e-6
+    else:
+        assert cells.ang[0, 0] < 1e-15

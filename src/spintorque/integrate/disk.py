@@ -52,7 +52,7 @@ GEOMETRIC_CELLS = 5  # first mesh: this many geometric radial cells from r1 / 10
 SECTOR = 0  # n_phi value marking a GK15 sector cell
 RADIAL_RULES = (GK15, GK31)  # a cell's ``rule`` indexes this
 RULE_RESOLVED = np.array([rule.resolved for rule in RADIAL_RULES])
-N_WEIGHT_SETS = 5  # rules per cell: see DiskIntegrator._weights
+N_WEIGHT_SETS = 5  # rules per ring cell (a sector: one more); see DiskIntegrator._weights
 
 
 @dataclass(frozen=True)
@@ -207,12 +207,13 @@ def _as_curves(curves: np.ndarray | BreakCurves | None) -> BreakCurves:
 
 
 def _angular_rules(cells: _Cells, n_phi: int) -> tuple[np.ndarray, np.ndarray]:
-    """Angles (P, nA) and the angular rule with its two embedded rules (P, 3, nA)."""
+    """Angles (P, nA) and the angular rule with its two embedded rules (P, 3, nA); a sector's
+    GK15 rule also with its odd null rule (P, 4, nA)."""
     count = len(cells.a)
     if n_phi == SECTOR:
         half = 0.5 * (cells.p1 - cells.p0)
         phi = 0.5 * (cells.p0 + cells.p1)[:, None] + half[:, None] * GK_NODES
-        return phi, GK_RULES[None] * half[:, None, None]
+        return phi, np.vstack([GK_RULES, GK15.null])[None] * half[:, None, None]
     phi = np.broadcast_to(2 * np.pi * np.arange(n_phi) / n_phi, (count, n_phi))
     return phi, np.broadcast_to(trapezoid_rules(n_phi), (count, 3, n_phi))
 
@@ -350,16 +351,18 @@ class DiskIntegrator:
         return k, jac
 
     def _weights(self, cells: _Cells, jac: np.ndarray, ang_rules: np.ndarray) -> np.ndarray:
-        """Weights (P, Q nA, N_WEIGHT_SETS) of the rules radial x angular: (K, full),
-        (G, full), (L, full), (K, embedded high), (odd null, full). Only the ring error uses
-        the L rule (see integrate)."""
+        """Weights (P, Q nA, nw) of the rules radial x angular: (K, full), (G, full),
+        (L, full), (K, embedded high), (odd null, full), and in sectors (K, odd null): nw =
+        N_WEIGHT_SETS + 1 there. Only the ring error uses the L rule (see integrate)."""
         half = 0.5 * (cells.b - cells.a)
         radial = RADIAL_RULES[cells.rule[0]]
-        rad = np.vstack([radial.weights[[0, 1, 2, 0]], radial.null])  # (5, Q)
-        ang = ang_rules[:, [0, 0, 0, 1, 0]]  # (P, 5, nA)
-        rule = rad[None, :, :, None] * ang[:, :, None, :]  # (P, 5, Q, nA)
+        sets = [0, 1, 2, 0, 3] + [0] * (len(ang_rules[0]) == 4)  # radial: K, G, L, null
+        angular = [0, 0, 0, 1, 0] + [3] * (len(ang_rules[0]) == 4)  # angular: K, G, L, null
+        rad = np.vstack([radial.weights, radial.null])[sets]  # (nw, Q)
+        ang = ang_rules[:, angular]  # (P, nw, nA)
+        rule = rad[None, :, :, None] * ang[:, :, None, :]  # (P, nw, Q, nA)
         w = np.moveaxis(rule, 1, -1) * (jac * (MEASURE * half[:, None, None]))[..., None]
-        return w.reshape(len(half), -1, N_WEIGHT_SETS)
+        return w.reshape(len(half), -1, len(sets))
 
     def _evaluate(self, cells: _Cells) -> _Cells:
         """Evaluate cells, grouped by (kind, angular rule, radial rule) and chunked to bound
@@ -383,18 +386,19 @@ class DiskIntegrator:
                     k.reshape(len(sel), -1, 2), weights, angles=angles
                 )
                 self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
-                sums = np.asarray(sums).reshape(len(sel), N_WEIGHT_SETS, -1)
+                sums = np.asarray(sums).reshape(len(sel), weights.shape[-1], -1)
                 self._record(cells, sel, sums, n_cells)
         return cells
 
     def _record(self, cells: _Cells, sel: np.ndarray, sums: np.ndarray, n_cells: int) -> None:
-        """Store the sums (P, N_WEIGHT_SETS, C) of cells ``sel`` (rule order of
-        :meth:`_weights`) and set their per-group statistics (allocated for all ``n_cells`` on
-        the first call)."""
+        """Store the sums (P, nw, C) of cells ``sel`` (rule order of :meth:`_weights`) and set
+        their per-group statistics (allocated for all ``n_cells`` on the first call)."""
         # in place: rows 1-3 become |Q - radial high|, |Q - radial low|, |Q - angular high|,
-        # and row 1 then the radial d_hi = max(|Q - radial high|, |odd null|)
+        # then row 1 the radial d_hi = max(|Q - radial high|, |radial odd null|) and, in a
+        # sector, row 3 the angular one with the angular odd null rule
         np.abs(np.subtract(sums[:, 1:4], sums[:, :1], out=sums[:, 1:4]), out=sums[:, 1:4])
-        np.maximum(sums[:, 1], np.abs(sums[:, 4]), out=sums[:, 1])
+        for row, null in ((1, 4), (3, 5))[: sums.shape[1] - N_WEIGHT_SETS + 1]:
+            np.maximum(sums[:, row], np.abs(sums[:, null]), out=sums[:, row])
         sums = sums[:, :4]
         n_sel = len(sel)
         diffs = self.groups.max(sums[:, 1:].reshape(3 * n_sel, -1)).reshape(n_sel, 3, -1)
