@@ -123,3 +123,31 @@ def test_chern_number_independent_of_lattice_geometry():
     assert values[1] == pytest.approx(values[0], abs=1e-3)
     assert values[2] == pytest.approx(-values[0], abs=1e-3)
     assert abs(values[0]) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("null", [True, False])
+def test_the_box_error_includes_the_odd_null_rule(monkeypatch, null):
+    """f = v^13 in the first box, v = (s_x - 1/16) / (1/16) (odd about the box centre: K15 and
+    G7 both exact, K15 - G7 = 0), zero elsewhere: the box error along x is |N_odd| > 0; with
+    the null rule's weights zeroed it is zero (the check can fail)."""
+    from spintorque.integrate import brillouin
+    from spintorque.integrate.rules import GK15, RadialRule
+
+    if not null:
+        monkeypatch.setattr(
+            brillouin, "GK15", RadialRule(GK15.nodes, GK15.weights, 0 * GK15.null, 0.01)
+        )
+
+    def odd_in_first_box(k):
+        s = k / (2 * np.pi)
+        inside = (s[:, 0] < 1 / 8) & (s[:, 1] < 1 / 8)
+        return np.where(inside, ((s[:, 0] - 1 / 16) * 16) ** 13, 0.0)[:, None]
+
+    integrator = BrillouinIntegrator(odd_in_first_box, 2 * np.pi * np.eye(2), divisions=8)
+    result = integrator.integrate(lambda value: np.ones_like(value))
+    assert abs(result.value[0]) < 1e-15
+    d_null = (1 / 16) ** 2 * 2 * abs(GK15.null @ GK15.nodes**13)  # measure 1, sum of K15 = 2
+    if null:
+        np.testing.assert_allclose(result.error[0], d_null, rtol=1e-12)
+    else:
+        assert result.error[0] < 1e-15

@@ -7,9 +7,11 @@ boundary treatment.
 
 Rule: each box carries the tensor-product 15-point Gauss-Kronrod rule (15^D points; the
 constants are in :mod:`spintorque.integrate.rules`). The error of a box along
-direction d is |Q_K - Q_(G7 along d, K elsewhere)| (conservative: it is the error of the G7
-rule, while the K15 value returned is usually far more accurate), and the box error is the
-sum over directions; all come from the same 15^D evaluations. (The rate-scaled estimate of
+direction d is max(|Q_K - Q_(G7 along d, K elsewhere)|, |Q_(odd null rule along d, K
+elsewhere)|) (conservative: it is the error of the G7 rule, while the K15 value returned is
+usually far more accurate; the odd null rule covers the pole positions where K15 - G7 passes
+through zero, see :mod:`~.rules`), and the box error is the sum over directions; all come
+from the same 15^D evaluations. (The rate-scaled estimate of
 :func:`spintorque.integrate.rules.scaled_error` is not used here: a Fermi line crossing a box
 obliquely keeps the 1-D rules pre-asymptotic, and the scaled estimate was measured to
 underestimate by 100x on the Rashba lattice with a tilted m.) Both rules are linear in f, so
@@ -36,7 +38,7 @@ import numpy as np
 from ..kernels import hermitian_eigh
 from .budget import default_memory_budget
 from .disk import IntegrationResult
-from .rules import G7_WEIGHTS, GK_NODES, K15_WEIGHTS
+from .rules import G7_WEIGHTS, GK15, GK_NODES, K15_WEIGHTS
 
 # boxes per direction of the first sweep: at most this many (2D, 3D) ...
 MAX_INITIAL = {2: 48, 3: 6}
@@ -120,11 +122,13 @@ class BrillouinIntegrator:
         grids = np.meshgrid(*[np.arange(15)] * self.dim, indexing="ij")
         self._node_index = np.stack([g.ravel() for g in grids], axis=-1)  # (15^D, D)
         k_w = np.prod(K15_WEIGHTS[self._node_index], axis=1)
-        g_w = [
-            k_w / K15_WEIGHTS[self._node_index[:, d]] * G7_WEIGHTS[self._node_index[:, d]]
+        # the rules with G7 and with the odd null rule along direction d, K15 elsewhere
+        along = [
+            k_w / K15_WEIGHTS[self._node_index[:, d]] * rule[self._node_index[:, d]]
+            for rule in (G7_WEIGHTS, GK15.null)
             for d in range(self.dim)
         ]
-        self._rule = np.stack([k_w, *g_w], axis=-1)  # (15^D, 1 + D)
+        self._rule = np.stack([k_w, *along], axis=-1)  # (15^D, 1 + 2D)
 
     def initial_boxes(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower corners and widths of the uniform starting grid."""
@@ -143,7 +147,8 @@ class BrillouinIntegrator:
         return red.reshape(-1, self.dim) @ self.b
 
     def _weights(self, width: np.ndarray) -> np.ndarray:
-        """Weights (P, 15^D, 1 + D) of the K15^D rule and of the rules with G7 along direction d."""
+        """Weights (P, 15^D, 1 + 2D) of the K15^D rule, the rules with G7 along direction d and
+        those with the odd null rule along d."""
         return (self.measure * np.prod(0.5 * width, axis=1))[:, None, None] * self._rule[None]
 
     def _evaluate(self, lower: np.ndarray, width: np.ndarray) -> _Boxes:
@@ -168,8 +173,10 @@ class BrillouinIntegrator:
                 self._ncomp = f.shape[1]
                 part = np.einsum("pqc,pqw->pwc", f.reshape(len(weights), per_box, -1), weights)
             sums.append(part)
-        sums = np.concatenate(sums)  # (P, 1 + D, C)
-        err = np.abs(sums[:, :1] - sums[:, 1:])  # (P, D, C): |K - G7 along d|
+        sums = np.concatenate(sums)  # (P, 1 + 2D, C)
+        d = self.dim
+        # (P, D, C): max(|K - G7 along d|, |odd null along d|)
+        err = np.maximum(np.abs(sums[:, :1] - sums[:, 1 : 1 + d]), np.abs(sums[:, 1 + d :]))
         return _Boxes(lower, width, sums[:, 0], err)
 
     # --- driver ---
