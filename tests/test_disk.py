@@ -47,6 +47,7 @@ class _Ungrouped:
 
     def __init__(self, integrand):
         self.inner, self.width = integrand, integrand.width
+        self.product_weights = integrand.product_weights  # the same arithmetic
 
     def weighted_sums(self, k, weights, angles=1):
         return self.inner.weighted_sums(k, weights, angles)

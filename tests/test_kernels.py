@@ -235,3 +235,34 @@ def test_isotropic_factorisation_equals_the_pointwise_sums(model, m, isotropic):
         before = weighted_response(eig, ef, 0.02, weights, angles=angles, smearing=smearing)
         scale = np.abs(after).max(axis=(-2, -1), keepdims=True)
         np.testing.assert_allclose(before / scale, after / scale, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("n_levels", [3, 60])  # weights on the kernel / operator side
+@pytest.mark.parametrize("smeared", [False, True])
+def test_product_rules_give_the_sums_of_their_full_weights(n_levels, smeared):
+    """The disk integrator's rules radial x angular (ProductWeights: products once per angular
+    rule, then radial sums) give the same quadrature sums as the full weight array, on a model
+    whose energies depend on the angle (no isotropic shortcut), with and without smearing."""
+    from spintorque.integrate.rules import ProductWeights
+    from spintorque.kernels import weighted_response
+
+    rng = np.random.default_rng(5)
+    model = st.models.Rashba2DEG(mass=0.5, alpha=0.5, delta=0.3, cutoff=5.0)
+    m = unit((0.6, 0.2, 0.8))
+    n_batch, n_rad, n_ang = 3, 15, 8
+    k = rng.uniform(-1.0, 1.0, (n_batch * n_rad * n_ang, 2))
+    rules = ProductWeights(
+        radial=rng.normal(size=(n_batch, 4, n_rad)),
+        angular=rng.normal(size=(n_batch, 3, n_ang)),
+        jac=rng.uniform(0.1, 1.0, (n_batch, n_rad, n_ang)),
+        rad_index=(0, 1, 2, 0, 3),
+        ang_index=(0, 0, 0, 1, 2),
+    )
+    eig = eigendata(model, k, m)
+    ef = np.linspace(-0.3, 0.6, n_levels)
+    smearing = rng.normal(size=(5, n_levels)) if smeared else None
+    product = weighted_response(eig, ef, 0.03, rules, smearing=smearing)
+    full = weighted_response(eig, ef, 0.03, rules.full(), smearing=smearing)
+    assert product.shape == full.shape == (n_batch, 5, 2, 8, 5, 5 if smeared else n_levels)
+    scale = np.abs(full).max(axis=(-3, -2, -1), keepdims=True)
+    np.testing.assert_allclose(product / scale, full / scale, rtol=0, atol=1e-13)

@@ -19,6 +19,7 @@ from threadpoolctl import ThreadpoolController
 from .integrate.brillouin import lattice_integrator
 from .integrate.contours import FermiCurves, fermi_curves, nested_windows
 from .integrate.disk import ComponentGroups, DiskIntegrator, IntegrationResult
+from .integrate.rules import ProductWeights
 from .integrate.thermal import thermal_grid
 from .kernels import eigendata, weighted_response
 from .models.base import BlochModel, BrillouinZone, Disk
@@ -168,12 +169,17 @@ class ResponseIntegrand:
         )
         return dens.reshape(len(k), -1)
 
-    def weighted_sums(self, k: np.ndarray, weights: np.ndarray, angles: int = 1) -> np.ndarray:
+    # the disk integrator may pass its rules as ProductWeights (see weighted_response)
+    product_weights = True
+
+    def weighted_sums(
+        self, k: np.ndarray, weights: np.ndarray | ProductWeights, angles: int = 1
+    ) -> np.ndarray:
         """(P, nw, C) sums for batches k (P, Q, dim); ``angles``: see weighted_response."""
         flat = k.reshape(-1, k.shape[-1])
         eig = self._eigendata(flat)
         sums = weighted_response(eig, self.energies, self.eta, weights, angles, self.smearing)
-        return sums.reshape(*weights.shape[0:1], weights.shape[2], -1)
+        return sums.reshape(len(k), sums.shape[1], -1)
 
     def energy_first(self, flat: np.ndarray) -> np.ndarray:
         """Components C (in this integrand's order) as an array (nE, 2, nL, nR)."""

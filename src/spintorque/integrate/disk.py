@@ -37,7 +37,7 @@ import numpy as np
 
 from .budget import default_memory_budget
 from .curves import BreakCurves
-from .rules import GK15, GK31, GK_NODES, GK_RULES, rate_factor, trapezoid_rules
+from .rules import GK15, GK31, GK_NODES, GK_RULES, ProductWeights, rate_factor, trapezoid_rules
 
 INNER, OUTER = 0, 1
 MEASURE = 1.0 / (4.0 * np.pi**2)
@@ -227,7 +227,8 @@ class DiskIntegrator:
         (P, Q, 2) and weights (P, Q, nw) (sums over each batch of Q points of weight x f(k);
         each batch is Q / angles radial nodes x ``angles`` angles, radial-major), and an
         int attribute ``width``: the number of floats held per k point while evaluating
-        (bounds memory through ``chunk_size``).
+        (bounds memory through ``chunk_size``). An integrand with ``product_weights = True``
+        gets the weights as a :class:`~.rules.ProductWeights` instead of an array.
     cutoff : disk radius.  center : polar origin k0 (|k0| < cutoff / 2, else 0 is used).
     radial_breaks : radii about k0, or nested :class:`~.curves.BreakCurves` r = b(phi) about
         k0, where panels must start/end (Fermi contours, graded meshes); those inside r1 are
@@ -350,19 +351,21 @@ class DiskIntegrator:
         k = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=-1) + self.center
         return k, jac
 
-    def _weights(self, cells: _Cells, jac: np.ndarray, ang_rules: np.ndarray) -> np.ndarray:
-        """Weights (P, Q nA, nw) of the rules radial x angular: (K, full), (G, full),
-        (L, full), (K, embedded high), (odd null, full), and in sectors (K, odd null): nw =
-        N_WEIGHT_SETS + 1 there. Only the ring error uses the L rule (see integrate)."""
+    def _weights(self, cells: _Cells, jac: np.ndarray, ang_rules: np.ndarray) -> ProductWeights:
+        """The rules radial x angular: (K, full), (G, full), (L, full), (K, embedded high),
+        (odd null, full), and in sectors (K, odd null): N_WEIGHT_SETS sets, one more in
+        sectors. Only the ring error uses the L rule (see integrate)."""
         half = 0.5 * (cells.b - cells.a)
         radial = RADIAL_RULES[cells.rule[0]]
-        sets = [0, 1, 2, 0, 3] + [0] * (len(ang_rules[0]) == 4)  # radial: K, G, L, null
-        angular = [0, 0, 0, 1, 0] + [3] * (len(ang_rules[0]) == 4)  # angular: K, G, L, null
-        rad = np.vstack([radial.weights, radial.null])[sets]  # (nw, Q)
-        ang = ang_rules[:, angular]  # (P, nw, nA)
-        rule = rad[None, :, :, None] * ang[:, :, None, :]  # (P, nw, Q, nA)
-        w = np.moveaxis(rule, 1, -1) * (jac * (MEASURE * half[:, None, None]))[..., None]
-        return w.reshape(len(half), -1, len(sets))
+        rad = np.vstack([radial.weights, radial.null])  # K, G, L, null
+        sector = len(ang_rules[0]) == 4  # angular: K, G, L[, null]
+        return ProductWeights(
+            radial=rad[None] * (MEASURE * half)[:, None, None],
+            angular=ang_rules,
+            jac=jac,
+            rad_index=(0, 1, 2, 0, 3) + (0,) * sector,
+            ang_index=(0, 0, 0, 1, 0) + (3,) * sector,
+        )
 
     def _evaluate(self, cells: _Cells) -> _Cells:
         """Evaluate cells, grouped by (kind, angular rule, radial rule) and chunked to bound
@@ -379,14 +382,16 @@ class DiskIntegrator:
                 group = cells.take(sel)
                 phi, ang_rules = _angular_rules(group, int(nph))
                 k, jac = self._points(group, phi)
-                weights = self._weights(group, jac, ang_rules)
+                rules = self._weights(group, jac, ang_rules)
+                product = getattr(self.integrand, "product_weights", False)
+                weights = rules if product else rules.full()
                 # points at one radial node of an INNER cell share |k - k0|
                 angles = n_ang if kd == INNER else 1
                 sums = self.integrand.weighted_sums(
                     k.reshape(len(sel), -1, 2), weights, angles=angles
                 )
                 self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
-                sums = np.asarray(sums).reshape(len(sel), weights.shape[-1], -1)
+                sums = np.asarray(sums).reshape(len(sel), rules.n_sets, -1)
                 self._record(cells, sel, sums, n_cells)
         return cells
 

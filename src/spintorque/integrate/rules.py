@@ -182,6 +182,31 @@ GK15 = RadialRule(
 GK31 = _gk31()
 
 
+@dataclass(frozen=True)
+class ProductWeights:
+    """The weight sets of a product rule over P cells of Q radial x A angular nodes (points
+    radial-major): set s has weight radial[p, rad_index[s], q] x angular[p, ang_index[s], a] x
+    jac[p, q, a]. An integrand can then sum over the angles once per distinct angular rule and
+    finish each set with a radial sum, instead of one full sum per set."""
+
+    radial: np.ndarray  # (P, nR, Q)
+    angular: np.ndarray  # (P, nA, A)
+    jac: np.ndarray  # (P, Q, A)
+    rad_index: tuple[int, ...]
+    ang_index: tuple[int, ...]
+
+    @property
+    def n_sets(self) -> int:
+        return len(self.rad_index)
+
+    def full(self) -> np.ndarray:
+        """The weights as one array (P, Q A, n_sets)."""
+        rad = self.radial[:, list(self.rad_index)]  # (P, nw, Q)
+        ang = self.angular[:, list(self.ang_index)]  # (P, nw, A)
+        w = rad[:, :, :, None] * ang[:, :, None, :] * self.jac[:, None]  # (P, nw, Q, A)
+        return np.moveaxis(w, 1, -1).reshape(len(w), -1, self.n_sets)
+
+
 def trapezoid_rules(n: int) -> np.ndarray:
     """Periodic trapezoid weights over [0, 2 pi) for n nodes and its n/2 and n/4 subsets, (3, n)."""
     idx = np.arange(n)
