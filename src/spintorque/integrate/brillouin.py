@@ -38,7 +38,7 @@ import numpy as np
 from ..kernels import hermitian_eigh
 from .budget import default_memory_budget
 from .disk import IntegrationResult
-from .rules import G7_WEIGHTS, GK15, GK_NODES, K15_WEIGHTS
+from .rules import G7_WEIGHTS, GK15, GK_NODES, K15_WEIGHTS, ProductWeights
 
 # boxes per direction of the first sweep: at most this many (2D, 3D) ...
 MAX_INITIAL = {2: 48, 3: 6}
@@ -121,14 +121,25 @@ class BrillouinIntegrator:
         self._ncomp = 1
         grids = np.meshgrid(*[np.arange(15)] * self.dim, indexing="ij")
         self._node_index = np.stack([g.ravel() for g in grids], axis=-1)  # (15^D, D)
-        k_w = np.prod(K15_WEIGHTS[self._node_index], axis=1)
-        # the rules with G7 and with the odd null rule along direction d, K15 elsewhere
-        along = [
-            k_w / K15_WEIGHTS[self._node_index[:, d]] * rule[self._node_index[:, d]]
-            for rule in (G7_WEIGHTS, GK15.null)
+        # the rule sets, one 1-D rule per direction: K15 everywhere, then G7 along direction d
+        # (K15 elsewhere), then the odd null rule along d
+        sets = [(0,) * self.dim] + [
+            tuple(rule if axis == d else 0 for axis in range(self.dim))
+            for rule in (1, 2)
             for d in range(self.dim)
         ]
-        self._rule = np.stack([k_w, *along], axis=-1)  # (15^D, 1 + 2D)
+        one_d = np.stack([K15_WEIGHTS, G7_WEIGHTS, GK15.null])  # (3, 15)
+        # as a product rule: the first direction "radial", the others together "angular"
+        # (points are C-ordered, the first direction slowest); see ProductWeights
+        rest = self._node_index[: 15 ** (self.dim - 1), 1:]  # nodes of the other directions
+        angular_sets = sorted({labels[1:] for labels in sets})
+        self._radial_1d = one_d  # (3, 15)
+        self._angular = np.stack(
+            [np.prod(one_d[np.array(labels)[:, None], rest.T], axis=0) for labels in angular_sets]
+        )  # (nA, 15^(D-1))
+        self._rad_index = tuple(labels[0] for labels in sets)
+        self._ang_index = tuple(angular_sets.index(labels[1:]) for labels in sets)
+        self._rule = self._product(np.ones(1)).full()[0]  # (15^D, 1 + 2D)
 
     def initial_boxes(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower corners and widths of the uniform starting grid."""
@@ -146,10 +157,26 @@ class BrillouinIntegrator:
         red = s[:, self._node_index, np.arange(self.dim)]  # (P, 15^D, D)
         return red.reshape(-1, self.dim) @ self.b
 
-    def _weights(self, width: np.ndarray) -> np.ndarray:
-        """Weights (P, 15^D, 1 + 2D) of the K15^D rule, the rules with G7 along direction d and
-        those with the odd null rule along d."""
-        return (self.measure * np.prod(0.5 * width, axis=1))[:, None, None] * self._rule[None]
+    def _product(self, scale: np.ndarray) -> ProductWeights:
+        """The rule sets of P boxes (``scale``: the measure x box volume / 2^D of each) as a
+        product rule: first direction x the others."""
+        n = len(scale)
+        return ProductWeights(
+            radial=np.broadcast_to(self._radial_1d, (n, *self._radial_1d.shape)),
+            angular=np.broadcast_to(self._angular, (n, *self._angular.shape)),
+            jac=np.broadcast_to(scale[:, None, None], (n, 15, self._angular.shape[1])),
+            rad_index=self._rad_index,
+            ang_index=self._ang_index,
+        )
+
+    def _weights(self, width: np.ndarray) -> np.ndarray | ProductWeights:
+        """The K15^D rule, the rules with G7 along direction d and those with the odd null rule
+        along d (1 + 2D sets): a ProductWeights for integrands that take it, else an array
+        (P, 15^D, 1 + 2D)."""
+        scale = self.measure * np.prod(0.5 * width, axis=1)
+        if getattr(self.integrand, "product_weights", False):
+            return self._product(scale)
+        return scale[:, None, None] * self._rule[None]
 
     def _evaluate(self, lower: np.ndarray, width: np.ndarray) -> _Boxes:
         per_box = 15**self.dim
@@ -160,18 +187,17 @@ class BrillouinIntegrator:
             sl = slice(start, start + step)
             k = self._points(lower[sl], width[sl])
             weights = self._weights(width[sl])
+            n_boxes, n_sets = len(width[sl]), 1 + 2 * self.dim
             self.n_points += len(k)
             if hasattr(self.integrand, "weighted_sums"):
                 part = np.asarray(
-                    self.integrand.weighted_sums(
-                        k.reshape(len(weights), per_box, self.dim), weights
-                    )
+                    self.integrand.weighted_sums(k.reshape(n_boxes, per_box, self.dim), weights)
                 )
-                part = part.reshape(len(weights), weights.shape[2], -1)
+                part = part.reshape(n_boxes, n_sets, -1)
             else:
                 f = np.asarray(self.integrand(k), dtype=float)
                 self._ncomp = f.shape[1]
-                part = np.einsum("pqc,pqw->pwc", f.reshape(len(weights), per_box, -1), weights)
+                part = np.einsum("pqc,pqw->pwc", f.reshape(n_boxes, per_box, -1), weights)
             sums.append(part)
         sums = np.concatenate(sums)  # (P, 1 + 2D, C)
         d = self.dim
