@@ -145,8 +145,10 @@ class ResponseIntegrand:
         self.layout = operator_layout(int(model.dim)) if layout is None else layout
         n = int(model.n_bands)
         n_ops = self.layout.n_left * self.layout.n_right
-        # floats held per k point: kernels (2 nE N^2 complex) + weighted pairs (3 n_ops N^2 complex)
-        self.width = 4 * n * n * (len(self.energies) + 3 * n_ops)
+        # floats held per k point: kernels (2 nE N^2 complex) + weighted pairs (3 n_ops N^2
+        # complex) + the per-radial-node sums of product rules (n_ops nE per >= 8 angles)
+        n_e = len(self.energies)
+        self.width = 4 * n * n * (n_e + 3 * n_ops) + n_ops * n_e // 8
         n_out = len(self.energies) if smearing is None else len(smearing)
         self.shape = (2, self.layout.n_left, self.layout.n_right, n_out)
         # components sharing one tolerance (block_tolerance): a block at one energy, both parts

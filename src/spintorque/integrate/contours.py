@@ -30,9 +30,9 @@ MIN_CELL_WIDTHS = 1.0
 # GK31 estimate certifies at that rtol wherever the ridge lies (estimate / value for a squared
 # Lorentzian: 4e-5 at 4.5 widths, 4e-7 at 4, 8e-9 at 3.5 and 3, 9e-12 at 2.5, 1e-13 at 2;
 # tests/test_rules.py), checked on a 200-level Dirac scan, k points at rtol 1e-4 / 1e-6 / 1e-8 /
-# 1e-10: 3200 / 4536 / 5752 / 8048 this way; 8640 / 8880 / 19440 / - with GK15 one width
-# apart; one step wider than these, the first evaluation no longer passes and the refinement
-# costs more (e.g. 9128 at 1e-7 with 4 widths)
+# 1e-10: 3200 / 4536 / 5752 / 8048 this way; 5760 / 6720 / 7440 / - with GK15 layers one width
+# apart (benchmarks/dense_scans.py); one step wider than these, the first evaluation no longer
+# passes and the refinement costs more (e.g. 9128 at 1e-7 with 4 widths)
 DENSE_CELL_WIDTHS = ((1e-5, 4.5), (1e-7, 3.5), (1e-8, 3.0), (1e-9, 2.5), (0.0, 2.0))
 # rings of this many widths w, at most MAX_BRACKET_RINGS, across a non-circular contour
 BRACKET_RING_WIDTHS = 2.0
