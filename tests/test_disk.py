@@ -6,7 +6,8 @@ import pytest
 
 import spintorque as st
 from spintorque.analytic import _PointIntegrand
-from spintorque.engine import ResponseIntegrand, block_tolerance, make_integrator
+from spintorque.engine import ResponseIntegrand, block_tolerance, disk_geometry, make_integrator
+from spintorque.integrate.contours import fermi_curves
 from spintorque.integrate.disk import ComponentGroups, DiskIntegrator, _Store
 
 
@@ -280,3 +281,35 @@ def test_the_angular_error_of_a_sector_includes_the_odd_null_rule(monkeypatch, n
         assert d_null > 1e-6
     else:
         assert cells.ang[0, 0] < 1e-15
+
+
+def test_graded_layers_take_the_31_point_rule_below_the_graded_rtol():
+    """A single Fermi level: at rtol 1e-6 the two graded layers 2-8 widths from the contour
+    use GK31 and the first mesh already meets the tolerance (with GK15 there it did not: the
+    5-point rule is 5% off in those cells, so their rate is not trusted); at rtol 1e-4 every
+    layer keeps GK15."""
+    from spintorque.integrate import contours
+
+    model = st.models.DiracSurface(vf=1.0, delta=0.2, cutoff=20.0)
+    m, ef, eta = np.array([0.6, 0.0, 0.8]), np.array([0.3]), 0.01
+    integrand = ResponseIntegrand(model, m, ef, eta)
+    _, center, r_max = disk_geometry(model, m)
+    curves = fermi_curves(model, m, ef, eta, r_max, center)
+    k_f, width = curves.radii[curves.offset == 0][0, 0], curves.widths[curves.offset == 0][0, 0]
+    for rtol, n_gk31 in ((1e-6, 2), (1e-4, 0)):
+        integrator = make_integrator(model, m, ef, eta, integrand, max_points=10**7, rtol=rtol)
+        layers = np.flatnonzero(integrator.layer_rules == 1)
+        assert len(layers) == n_gk31
+        bounds = integrator.bounds.on_grid()[:, 0]
+        for layer in layers:
+            offsets = np.sort(np.abs(bounds[[layer, layer + 1]] - k_f) / width)
+            np.testing.assert_allclose(offsets, [2.0, 8.0], rtol=0.05)
+
+        def tolerance(flat, rtol=rtol):
+            value = integrand.energy_first(flat)
+            return integrand.from_energy_first(block_tolerance(value, integrand.layout, rtol))
+
+        result = integrator.integrate(tolerance)
+        assert result.converged
+        if rtol < contours.GK31_GRADED_RTOL:
+            assert result.iterations == 0

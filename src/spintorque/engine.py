@@ -18,6 +18,7 @@ from threadpoolctl import ThreadpoolController
 
 from .integrate.brillouin import lattice_integrator
 from .integrate.contours import FermiCurves, fermi_curves, nested_windows
+from .integrate.curves import BreakCurves
 from .integrate.disk import ComponentGroups, DiskIntegrator, IntegrationResult
 from .integrate.rules import ProductWeights
 from .integrate.thermal import thermal_grid
@@ -252,7 +253,8 @@ def make_integrator(
             cutoff=cutoff,
             center=center,
             radial_breaks=breaks,
-            ridges=curves.ridges(breaks),
+            # layers with a contour or a graded midline inside use GK31
+            ridges=BreakCurves.concat([curves.ridges(breaks), curves.graded_midlines(rtol)]),
             max_points=max_points,
             max_memory=max_memory,
         )

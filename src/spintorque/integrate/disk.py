@@ -233,8 +233,10 @@ class DiskIntegrator:
     radial_breaks : radii about k0, or nested :class:`~.curves.BreakCurves` r = b(phi) about
         k0, where panels must start/end (Fermi contours, graded meshes); those inside r1 are
         used, and the integrator adds a geometric default mesh of circles.
-    ridges : radii or curves about k0 of Fermi contours that are not break curves; a layer
-        with one inside (at every angle) uses the GK31 radial rule.
+    ridges : radii or curves about k0 inside layers that need the GK31 radial rule (Fermi
+        contours that are not break curves, and the midlines of graded layers at small rtol,
+        see :meth:`~.contours.FermiCurves.graded_midlines`); a layer with one inside (at every
+        angle) uses it.
     n_phi : initial number of angles per ring (power of two, >= 8).
     max_points : evaluation budget; on exhaustion the result is returned with converged=False.
     max_memory : bytes the stored cells may take (default: half the physical memory,
