@@ -313,3 +313,35 @@ def test_graded_layers_take_the_31_point_rule_below_the_graded_rtol():
         assert result.converged
         if rtol < contours.GK31_GRADED_RTOL:
             assert result.iterations == 0
+
+
+class _OneBatchPerCall:
+    """The response integrand without ``weighted_sums_batches``: one call per group chunk."""
+
+    def __init__(self, integrand):
+        self.inner, self.width, self.groups = integrand, integrand.width, integrand.groups
+        self.product_weights = integrand.product_weights
+
+    def weighted_sums(self, k, weights, angles=1):
+        return self.inner.weighted_sums(k, weights, angles)
+
+
+def test_joined_batches_give_the_sums_of_separate_calls(rashba):
+    """Cells of different rules evaluated in one call (one diagonalisation for all their
+    points) give the same integral, error and mesh as one call per group; the mesh has GK15
+    and GK31 rings, sectors and the outer region, so several groups are joined."""
+    m, ef = np.array([0.6, 0.0, 0.8]), np.linspace(0.1, 0.3, 9)
+    integrand = ResponseIntegrand(rashba, m, ef, 0.02)
+
+    def tolerance(flat):
+        value = integrand.energy_first(flat)
+        return integrand.from_energy_first(block_tolerance(value, integrand.layout, 1e-6))
+
+    runs = []
+    for wrapped in (integrand, _OneBatchPerCall(integrand)):
+        integrator = make_integrator(rashba, m, ef, 0.02, wrapped, max_points=10**7, rtol=1e-6)
+        runs.append(integrator.integrate(tolerance))
+    joined, separate = runs
+    assert (joined.n_points, joined.n_panels) == (separate.n_points, separate.n_panels)
+    np.testing.assert_allclose(joined.value, separate.value, rtol=1e-13, atol=1e-17)
+    np.testing.assert_allclose(joined.error, separate.error, rtol=1e-10, atol=1e-20)

@@ -184,6 +184,19 @@ class ResponseIntegrand:
         sums = weighted_response(eig, self.energies, self.eta, weights, angles, self.smearing)
         return sums.reshape(len(k), sums.shape[1], -1)
 
+    def weighted_sums_batches(self, jobs: list[tuple]) -> list[np.ndarray]:
+        """:meth:`weighted_sums` for several (k, weights, angles) at once: one
+        diagonalisation for all their points (the per-call work of a small evaluation)."""
+        sizes = [len(k) * k.shape[1] for k, _, _ in jobs]
+        eig = self._eigendata(np.concatenate([k.reshape(-1, k.shape[-1]) for k, _, _ in jobs]))
+        out, start = [], 0
+        for (k, weights, angles), size in zip(jobs, sizes, strict=True):
+            part = eig.take(slice(start, start + size))
+            sums = weighted_response(part, self.energies, self.eta, weights, angles, self.smearing)
+            out.append(sums.reshape(len(k), sums.shape[1], -1))
+            start += size
+        return out
+
     def energy_first(self, flat: np.ndarray) -> np.ndarray:
         """Components C (in this integrand's order) as an array (nE, 2, nL, nR)."""
         return np.moveaxis(flat.reshape(self.shape), -1, 0)

@@ -49,6 +49,12 @@ class EigenData:
     left: np.ndarray
     right: np.ndarray
 
+    def take(self, points: slice) -> EigenData:
+        """The eigendata of a range of the k points (views)."""
+        return EigenData(
+            self.energies[points], self.vectors[points], self.left[points], self.right[points]
+        )
+
 
 def hermitian_eigh(ham: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors (columns) of a stack of Hermitian matrices.

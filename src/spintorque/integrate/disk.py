@@ -371,31 +371,55 @@ class DiskIntegrator:
 
     def _evaluate(self, cells: _Cells) -> _Cells:
         """Evaluate cells, grouped by (kind, angular rule, radial rule) and chunked to bound
-        memory; store their per-component sums and set their per-group statistics."""
+        memory; store their per-component sums and set their per-group statistics. An
+        integrand with ``weighted_sums_batches`` gets consecutive chunks of different groups
+        in one call (while their points fit in ``chunk_size``), to share per-call work."""
         n_cells = len(cells.a)
+        width = getattr(self.integrand, "width", 1)
+        product = getattr(self.integrand, "product_weights", False)
+        jobs = []  # (cells, k (P, Q nA, 2), weights, angles, number of sets)
         kinds = np.stack([cells.kind, cells.n_phi, cells.rule], axis=1)
         for kd, nph, rule in np.unique(kinds, axis=0):
             idx = np.flatnonzero(np.all(kinds == (kd, nph, rule), axis=1))
             n_ang = 15 if nph == SECTOR else int(nph)
             points = len(RADIAL_RULES[rule]) * n_ang
-            per_chunk = max(1, self.chunk_size // (points * getattr(self.integrand, "width", 1)))
+            per_chunk = max(1, self.chunk_size // (points * width))
             for start in range(0, len(idx), per_chunk):
                 sel = idx[start : start + per_chunk]
                 group = cells.take(sel)
                 phi, ang_rules = _angular_rules(group, int(nph))
                 k, jac = self._points(group, phi)
                 rules = self._weights(group, jac, ang_rules)
-                product = getattr(self.integrand, "product_weights", False)
-                weights = rules if product else rules.full()
                 # points at one radial node of an INNER cell share |k - k0|
                 angles = n_ang if kd == INNER else 1
-                sums = self.integrand.weighted_sums(
-                    k.reshape(len(sel), -1, 2), weights, angles=angles
-                )
-                self.n_points += k.shape[0] * k.shape[1] * k.shape[2]
-                sums = np.asarray(sums).reshape(len(sel), rules.n_sets, -1)
-                self._record(cells, sel, sums, n_cells)
+                weights = rules if product else rules.full()
+                jobs.append((sel, k.reshape(len(sel), -1, 2), weights, angles, rules.n_sets))
+        for batch in self._batches(jobs, width):
+            if len(batch) > 1:
+                results = self.integrand.weighted_sums_batches([job[1:4] for job in batch])
+            else:
+                sel, k, weights, angles, _ = batch[0]
+                results = [self.integrand.weighted_sums(k, weights, angles=angles)]
+            for (sel, k, _, _, n_sets), sums in zip(batch, results, strict=True):
+                self.n_points += k.shape[0] * k.shape[1]
+                self._record(cells, sel, np.asarray(sums).reshape(len(sel), n_sets, -1), n_cells)
         return cells
+
+    def _batches(self, jobs: list, width: int) -> list[list]:
+        """Consecutive jobs joined while their points fit in chunk_size (only for integrands
+        with ``weighted_sums_batches``; else one job per call)."""
+        if not hasattr(self.integrand, "weighted_sums_batches"):
+            return [[job] for job in jobs]
+        batches, size = [], 0
+        for job in jobs:
+            points = job[1].shape[0] * job[1].shape[1]
+            if batches and size + points * width <= self.chunk_size:
+                batches[-1].append(job)
+                size += points * width
+            else:
+                batches.append([job])
+                size = points * width
+        return batches
 
     def _record(self, cells: _Cells, sel: np.ndarray, sums: np.ndarray, n_cells: int) -> None:
         """Store the sums (P, nw, C) of cells ``sel`` (rule order of :meth:`_weights`) and set
