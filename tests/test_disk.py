@@ -43,6 +43,23 @@ def test_store_sums_survive_compaction():
         np.testing.assert_array_equal(store.chunks[0][i][new_rows], stacked[i][live])
 
 
+def _integrals(model, m, integrand, wrapped, rtol, mesh_rtol=None):
+    """The integrals of ``integrand`` and of its ``wrapped`` form on the mesh for
+    ``mesh_rtol`` (default rtol), each block to rtol of its scale."""
+
+    def tolerance(flat):
+        value = integrand.energy_first(flat)
+        return integrand.from_energy_first(block_tolerance(value, integrand.layout, rtol))
+
+    mesh_rtol = rtol if mesh_rtol is None else mesh_rtol
+    return [
+        make_integrator(
+            model, m, integrand.energies, integrand.eta, f, max_points=10**7, rtol=mesh_rtol
+        ).integrate(tolerance)
+        for f in (integrand, wrapped)
+    ]
+
+
 class _Ungrouped:
     """The response integrand without its component groups (per-component bookkeeping)."""
 
@@ -62,16 +79,7 @@ def test_grouped_error_bookkeeping_gives_the_same_mesh_and_result(rashba, m, ef)
     the same value and error come out as with one statistic per component."""
     m, energies = np.asarray(m), np.atleast_1d(ef)
     integrand = ResponseIntegrand(rashba, m, energies, 0.02)
-
-    def tolerance(flat):
-        value = integrand.energy_first(flat)
-        return integrand.from_energy_first(block_tolerance(value, integrand.layout, 1e-5))
-
-    runs = []
-    for wrapped in (integrand, _Ungrouped(integrand)):
-        integrator = make_integrator(rashba, m, energies, 0.02, wrapped, max_points=10**7)
-        runs.append(integrator.integrate(tolerance))
-    grouped, plain = runs
+    grouped, plain = _integrals(rashba, m, integrand, _Ungrouped(integrand), 1e-5, mesh_rtol=1e-6)
     assert grouped.iterations > 0  # the comparison covers refinement
     assert (grouped.n_points, grouped.n_panels) == (plain.n_points, plain.n_panels)
     np.testing.assert_allclose(grouped.value, plain.value, rtol=1e-12, atol=1e-15)
@@ -332,16 +340,7 @@ def test_joined_batches_give_the_sums_of_separate_calls(rashba):
     and GK31 rings, sectors and the outer region, so several groups are joined."""
     m, ef = np.array([0.6, 0.0, 0.8]), np.linspace(0.1, 0.3, 9)
     integrand = ResponseIntegrand(rashba, m, ef, 0.02)
-
-    def tolerance(flat):
-        value = integrand.energy_first(flat)
-        return integrand.from_energy_first(block_tolerance(value, integrand.layout, 1e-6))
-
-    runs = []
-    for wrapped in (integrand, _OneBatchPerCall(integrand)):
-        integrator = make_integrator(rashba, m, ef, 0.02, wrapped, max_points=10**7, rtol=1e-6)
-        runs.append(integrator.integrate(tolerance))
-    joined, separate = runs
+    joined, separate = _integrals(rashba, m, integrand, _OneBatchPerCall(integrand), 1e-6)
     assert (joined.n_points, joined.n_panels) == (separate.n_points, separate.n_panels)
     np.testing.assert_allclose(joined.value, separate.value, rtol=1e-13, atol=1e-17)
     np.testing.assert_allclose(joined.error, separate.error, rtol=1e-10, atol=1e-20)
