@@ -179,10 +179,7 @@ class ResponseIntegrand:
         self, k: np.ndarray, weights: np.ndarray | ProductWeights, angles: int = 1
     ) -> np.ndarray:
         """(P, nw, C) sums for batches k (P, Q, dim); ``angles``: see weighted_response."""
-        flat = k.reshape(-1, k.shape[-1])
-        eig = self._eigendata(flat)
-        sums = weighted_response(eig, self.energies, self.eta, weights, angles, self.smearing)
-        return sums.reshape(len(k), sums.shape[1], -1)
+        return self.weighted_sums_batches([(k, weights, angles)])[0]
 
     def weighted_sums_batches(self, jobs: list[tuple]) -> list[np.ndarray]:
         """:meth:`weighted_sums` for several (k, weights, angles) at once: one

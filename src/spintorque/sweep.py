@@ -186,9 +186,7 @@ class ProcessPoolMapper(_Closing):
             return map(fn, items)
         workers = min(self.max_workers, len(items))
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                workers, initializer=_ignore_sigint, initargs=(workers,)
-            )
+            self._pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(workers,))
         # chunks of tasks per submission: cheap points (~10 ms) would otherwise spend a large
         # share of the pool's CPU on inter-process traffic; ~8 chunks per worker keep the load
         # balanced and the loss on an interruption small (finished chunks are persisted)
@@ -211,7 +209,7 @@ def _run_chunk(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     return [fn(item) for item in items]
 
 
-def _ignore_sigint(workers: int = 1) -> None:
+def _init_worker(workers: int = 1) -> None:
     """Pool worker set-up: leave Ctrl-C to the driver (which stops the run and keeps finished
     points), use one BLAS thread, so that the workers do not oversubscribe the cores, and take
     a 1/workers share of the default memory budget (:mod:`spintorque.integrate.budget`)."""

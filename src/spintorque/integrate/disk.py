@@ -8,9 +8,12 @@ down to the Lorentzian width eta/v there. Between two curves the radial coordina
 every angle. A cell is a u interval of one layer times either the full circle or an angular
 sector. Radially a cell carries a 15-point Gauss-Kronrod rule with its embedded G7 and 5-point
 rules, or, in a layer with a Fermi contour inside (``ridges``: the contours of a dense energy
-scan between the break curves, which are then a few Lorentzian widths apart), the 31-point rule
-with its G15 and 13-point rules: it resolves a ridge anywhere in a cell three widths wide,
-where the 15-point rule needs cells of one width (see :data:`~.rules.GK31`). A full-ring cell
+scan between the break curves, which are then a few Lorentzian widths apart; and, at small
+rtol, the graded layers 2-8 widths from a contour), the 31-point rule with its G15 and
+13-point rules: it resolves a ridge anywhere in a cell 2-4.5 widths wide (depending on rtol),
+where the 15-point rule needs cells of one width (see :data:`~.rules.GK31`). Each rule also
+carries an odd null rule, so that the estimate does not vanish where |K - G| passes through
+zero (:mod:`~.rules`). A full-ring cell
 uses the periodic trapezoid rule with n_phi angles, spectrally accurate for smooth periodic
 integrands and nested (its n_phi/2 and n_phi/4 subsets); the error of each direction comes from
 the embedded rules as in :func:`~.rules.scaled_error`. When a ring needs more than

@@ -118,9 +118,7 @@ def gauss_kronrod(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for _ in range(3):  # Newton polish of the companion-matrix roots
         roots -= legendre.legval(roots, coef) / legendre.legval(roots, legendre.legder(coef))
     nodes = np.sort(np.r_[x_gauss, roots])
-    moments = np.zeros(2 * n + 1)
-    moments[0] = 2.0
-    weights = np.linalg.solve(legendre.legvander(nodes, 2 * n).T, moments)
+    weights = interpolatory_weights(nodes)
     gauss = np.zeros(2 * n + 1)
     gauss[1::2] = w_gauss
     return nodes, weights, gauss
