@@ -20,6 +20,7 @@ from .integrate.brillouin import lattice_integrator
 from .integrate.contours import FermiCurves, fermi_curves, nested_windows
 from .integrate.curves import BreakCurves
 from .integrate.disk import ComponentGroups, DiskIntegrator, IntegrationResult
+from .integrate.heap import retain_freed_memory
 from .integrate.rules import ProductWeights
 from .integrate.thermal import thermal_grid
 from .kernels import eigendata, weighted_response
@@ -387,6 +388,7 @@ def compute_blocks(
     one group for circular contours). T > 0, when the contours of the energy grid's levels
     nest: one k integral of the thermally smeared kernels (:func:`_smeared_integral`); else
     the grid's levels as at T = 0, smeared after the k integrals."""
+    retain_freed_memory()  # temporaries reused, not faulted in again (see integrate.heap)
     layout = operator_layout(int(model.dim), blocks)
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     stats = {"n_points": 0, "n_panels": 0, "converged": True, "exhausted": set()}
