@@ -163,25 +163,30 @@ def _sea_series(d: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (-d * total).imag
 
 
-def _sea_pairs(d, mid_x, inv_m, inv_n, arg_diff, eta, scale=1.0) -> np.ndarray:
+def _sea_pairs(d, x_m, x_n, inv_m, inv_n, arg_diff, eta, scale=1.0, denominator=None):
     """scale x Im J from per-band terms: closed form where |d| >= 0.2 |u|, series elsewhere.
 
     d = e_m - e_n (broadcasts against the others, e.g. one value per k point and pair);
-    mid_x = EF - (e_m + e_n)/2 = Re u; inv_* = 1/|EF - e_* + i eta|^2;
-    arg_diff = arg(EF - e_m + i eta) - arg(EF - e_n + i eta).
+    x_* = EF - e_* (so Re u = (x_m + x_n)/2); inv_* = 1/|EF - e_* + i eta|^2;
+    arg_diff = arg(EF - e_m + i eta) - arg(EF - e_n + i eta); denominator = x_m x_n + eta^2
+    if already at hand. Only the pairs that take the series form Re u.
     """
-    shape = np.broadcast_shapes(np.shape(d), np.shape(mid_x))
-    # |d| < 0.2 |u|  <=>  mid_x^2 > d^2 / 0.2^2 - eta^2 (the threshold needs only d)
-    small = mid_x * mid_x > d * d / SERIES_RATIO**2 - eta**2
-    small = np.broadcast_to(small, shape)
+    shape = np.broadcast_shapes(np.shape(d), np.shape(x_m), np.shape(x_n))
+    if denominator is None:
+        denominator = x_m * x_n + eta**2
+    # |u|^2 = x_m x_n + eta^2 + d^2/4, so |d| < SERIES_RATIO |u| <=> the test below
+    small = np.broadcast_to(denominator > (SERIES_RATIO**-2 - 0.25) * (d * d), shape)
     d_safe = np.where(d == 0, 1.0, d)
+    # (eta/d)(inv_m + inv_n) - (2/d^2) arg_diff, as (2/d^2) [(eta d/2)(inv_m + inv_n) - arg_diff]
     out = np.add(inv_m, inv_n, out=np.empty(shape))
-    out *= scale * eta / d_safe
-    out -= arg_diff * (scale * 2.0 / d_safe**2)
+    out *= 0.5 * eta * d_safe
+    out -= arg_diff
+    out *= scale * 2.0 / d_safe**2
     idx = np.nonzero(small)
     if idx[0].size:
-        d_full, mid_full = np.broadcast_arrays(d, mid_x)
-        out[idx] = scale * _sea_series(d_full[idx], mid_full[idx] + 1j * eta)
+        d_full, xm_full, xn_full = np.broadcast_arrays(d, x_m, x_n)
+        mid_x = 0.5 * (xm_full[idx] + xn_full[idx])
+        out[idx] = scale * _sea_series(d_full[idx], mid_x + 1j * eta)
     return out
 
 
@@ -202,7 +207,7 @@ def sea_integral(d: np.ndarray, u: np.ndarray) -> np.ndarray:
     for value in np.unique(eta):  # _sea_pairs takes one eta
         sel = eta == value
         arg_diff = _arg_difference(x_re[sel], y_re[sel], value)
-        out[sel] = _sea_pairs(d[sel], u.real[sel], inv_x[sel], inv_y[sel], arg_diff, value)
+        out[sel] = _sea_pairs(d[sel], x_re[sel], y_re[sel], inv_x[sel], inv_y[sel], arg_diff, value)
     return out
 
 
@@ -287,16 +292,14 @@ def kernel_features(
     prod = np.multiply(inv_m, inv_n, out=surface[:, n : n + n_pair])
     prod *= eta**2 / np.pi
     np.multiply(prod, split * (-1.0 / (2 * eta)), out=surface[:, n + n_pair :])
+    denominator = np.multiply(x_m, x_n)
+    denominator += eta**2
     if n <= 3:  # one arctan2 per pair: x_n - x_m = e_m - e_n
-        denominator = np.multiply(x_m, x_n)
-        denominator += eta**2
         arg_diff = np.arctan2(eta * split, denominator)
     else:  # one per band
         arg = np.arctan2(eta, x)
         arg_diff = arg[:, upper] - arg[:, lower]
-    mid_x = np.add(x_m, x_n)
-    mid_x *= 0.5
-    sea = _sea_pairs(split, mid_x, inv_m, inv_n, arg_diff, eta, scale=1.0 / (2 * np.pi))
+    sea = _sea_pairs(split, x_m, x_n, inv_m, inv_n, arg_diff, eta, 1.0 / (2 * np.pi), denominator)
     return surface, sea
 
 

@@ -108,11 +108,13 @@ class FermiCurves:
         MIN_CELL_WIDTHS x w from every break (closer ones count as on it, as the two circles
         of one slightly off-circular contour)."""
         is_contour = self.offset == 0
-        contours, width = self.radii[is_contour], self.widths[is_contour].mean(axis=1)
+        contours, width = BreakCurves(self.radii[is_contour]), self.widths[is_contour].mean(axis=1)
         if len(contours) == 0 or len(breaks) == 0:
-            return BreakCurves(contours)
-        gap = np.abs(contours[:, None] - breaks.radii[None]).mean(axis=2).min(axis=1)
-        return BreakCurves(contours[gap > MIN_CELL_WIDTHS * width])
+            return contours
+        # the mean distance over the rays (circles: one ray will do)
+        rays = slice(0, 1) if breaks.circular.all() and contours.circular.all() else slice(None)
+        gap = np.abs(contours.radii[:, None, rays] - breaks.radii[None, :, rays]).mean(axis=2)
+        return contours.take(gap.min(axis=1) > MIN_CELL_WIDTHS * width)
 
     def graded_midlines(self, rtol: float) -> BreakCurves:
         """Below GK31_GRADED_RTOL, every contour's curves at +-GK31_GRADED_OFFSET widths (inside

@@ -33,6 +33,14 @@ def ray_angles() -> np.ndarray:
     return PHI0 + 2 * np.pi * np.arange(N_RAYS) / N_RAYS
 
 
+def on_common_grid(*curves: BreakCurves) -> tuple[np.ndarray, ...]:
+    """Radii of each set of curves on the same angles: :meth:`BreakCurves.on_grid`, or one
+    angle when every curve is a circle (comparisons of whole curves then need only that)."""
+    if all(c.circular.all() for c in curves):
+        return tuple(c.radii[:, :1] for c in curves)
+    return tuple(c.on_grid() for c in curves)
+
+
 @dataclass(frozen=True)
 class BreakCurves:
     """Curves r = b_j(phi), as radii (J, N_RAYS) on the rays :func:`ray_angles`."""

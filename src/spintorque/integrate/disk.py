@@ -39,7 +39,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .budget import default_memory_budget
-from .curves import BreakCurves
+from .curves import BreakCurves, on_common_grid
 from .rules import GK15, GK31, GK_NODES, GK_RULES, ProductWeights, rate_factor, trapezoid_rules
 
 INNER, OUTER = 0, 1
@@ -93,10 +93,14 @@ class ComponentGroups:
     selections: tuple[tuple[slice, ...], ...]
 
     def max(self, x: np.ndarray) -> np.ndarray:
-        """(P, C) -> (P, G): the largest entry of each group (the last axis stays contiguous)."""
-        v = x.reshape(len(x), *self.shape)
-        axes = tuple(range(1, v.ndim - 1))
-        return np.concatenate([v[(slice(None), *sel)].max(axis=axes) for sel in self.selections], 1)
+        """(..., C) -> (..., G): the largest entry of each group. The component axis is split
+        into ``shape`` (a view, whatever the leading axes' strides) and reduced per selection
+        (the last axis stays contiguous)."""
+        lead = x.ndim - 1
+        v = x.reshape(*x.shape[:-1], *self.shape)
+        axes = tuple(range(lead, v.ndim - 1))
+        index = (slice(None),) * lead
+        return np.concatenate([v[(*index, *sel)].max(axis=axes) for sel in self.selections], -1)
 
 
 class _Each:
@@ -288,7 +292,7 @@ class DiskIntegrator:
         (dropping circles within 30% of their radius of a given curve, and slivers)."""
         r1 = self.r1
         given = self.radial_breaks
-        grid = given.on_grid() if len(given) else np.zeros((0, 1))
+        (grid,) = on_common_grid(given)
         inside = (grid.min(axis=1) > 0) & (grid.max(axis=1) < r1)
         given, grid = given.take(inside), grid[inside]
         geometric = r1 * np.geomspace(1e-3, 1.0, GEOMETRIC_CELLS)[:-1]
@@ -298,7 +302,7 @@ class DiskIntegrator:
         curves = BreakCurves.concat(
             [BreakCurves.circles([0.0]), given, BreakCurves.circles(geometric)]
         )
-        grid = curves.on_grid()
+        (grid,) = on_common_grid(curves)
         kept = [0]
         for j in np.argsort(grid.mean(axis=1), kind="stable")[1:]:
             if np.min(grid[j] - grid[kept[-1]]) > 1e-12 * r1:
@@ -311,7 +315,7 @@ class DiskIntegrator:
         """(layers,) radial rule of each layer: GK31 where a ridge lies inside at every angle."""
         rules = np.zeros(len(self.bounds) - 1, dtype=int)
         if len(ridges):
-            bounds, ridge = self.bounds.on_grid(), ridges.on_grid()
+            bounds, ridge = on_common_grid(self.bounds, ridges)
             above = np.all(ridge[None] > bounds[:-1, None], axis=2)  # (layers, ridges)
             below = np.all(ridge[None] < bounds[1:, None], axis=2)
             rules[np.any(above & below, axis=1)] = 1
@@ -434,8 +438,7 @@ class DiskIntegrator:
         for row, null in ((1, 4), (3, 5))[: sums.shape[1] - N_WEIGHT_SETS + 1]:
             np.maximum(sums[:, row], np.abs(sums[:, null]), out=sums[:, row])
         sums = sums[:, :4]
-        n_sel = len(sel)
-        diffs = self.groups.max(sums[:, 1:].reshape(3 * n_sel, -1)).reshape(n_sel, 3, -1)
+        diffs = self.groups.max(sums[:, 1:])  # (P, 3, G)
         stats = [self.groups.max(np.abs(sums[:, 0])), diffs[:, 0], diffs[:, 1], diffs[:, 2]]
         if cells.row is None:
             cells.row = np.empty(n_cells, dtype=int)
