@@ -29,6 +29,8 @@ from .models.base import BlochModel
 # closed-form cancellation then costs at most ~6 |u|^2/|d|^2 ulp ~ 2e-14.
 SERIES_RATIO = 0.2
 SERIES_TERMS = 12
+# contraction order of to_eigenbasis for small N: O U first, then U^dagger (O U)
+_SMALL_PATH = ["einsum_path", (1, 2), (0, 1)]
 
 # operator sets: left (observables A) and right (generators B)
 LEFT_SPIN, LEFT_VELOCITY, LEFT_EXCHANGE = "spin", "velocity", "exchange"
@@ -93,14 +95,13 @@ def band_energies(ham: np.ndarray) -> np.ndarray:
 
 def to_eigenbasis(vectors: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """U^dagger O U for a stack of operators ``ops`` of shape (Nk, nops, N, N)."""
-    nk, nops, n, _ = ops.shape
-    if n > 4:
+    if ops.shape[-1] > 4:
         return np.conj(vectors.swapaxes(-1, -2))[:, None] @ ops @ vectors[:, None]
-    # small N: two products per k with the operators side by side (fewer, larger matrices)
-    ou = (ops.reshape(nk, nops * n, n) @ vectors).reshape(nk, nops, n, n)
-    ou = ou.transpose(0, 2, 1, 3).reshape(nk, n, nops * n)
-    out = np.conj(vectors.swapaxes(-1, -2)) @ ou
-    return np.ascontiguousarray(out.reshape(nk, n, nops, n).transpose(0, 2, 1, 3))
+    # small N: einsum, O U first, then U^dagger (O U); 1.7-1.9x faster than batched matmul of
+    # 2 x 2 and 4 x 4 matrices (per-matrix call overhead), slower from N = 8 on
+    return np.ascontiguousarray(
+        np.einsum("kia,koij,kjb->koab", np.conj(vectors), ops, vectors, optimize=_SMALL_PATH)
+    )
 
 
 def eigendata(model: BlochModel, k: np.ndarray, m: np.ndarray, layout=None) -> EigenData:
