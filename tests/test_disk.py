@@ -24,6 +24,21 @@ def test_group_max_is_the_largest_entry_of_each_selection_per_last_index():
             np.testing.assert_array_equal(got[:, g * shape[-1] + e], want)
 
 
+def test_group_max_over_leading_axes_of_a_strided_view():
+    """The integrator passes (P, 3, C) views of its (P, sets, C) sums: the same maxima as
+    row by row."""
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 2, 4)
+    selections = ((slice(None), slice(0, 2), slice(None)), (slice(None), slice(2, 3), slice(1, 2)))
+    groups = ComponentGroups(shape, selections)
+    sums = rng.normal(size=(6, 5, int(np.prod(shape))))
+    view = sums[:, 1:4]
+    got = groups.max(view)
+    assert got.shape == (6, 3, len(selections) * shape[-1])
+    for row in range(3):
+        np.testing.assert_array_equal(got[:, row], groups.max(np.ascontiguousarray(view[:, row])))
+
+
 def test_store_sums_survive_compaction():
     rng = np.random.default_rng(4)
     store = _Store()
@@ -344,3 +359,28 @@ def test_joined_batches_give_the_sums_of_separate_calls(rashba):
     assert (joined.n_points, joined.n_panels) == (separate.n_points, separate.n_panels)
     np.testing.assert_allclose(joined.value, separate.value, rtol=1e-13, atol=1e-17)
     np.testing.assert_allclose(joined.error, separate.error, rtol=1e-10, atol=1e-20)
+
+
+class _OneCellPerChunk:
+    """The response integrand, claiming so many floats per k point that every evaluation chunk
+    holds one cell (and no chunks are joined)."""
+
+    def __init__(self, integrand):
+        self.inner, self.groups = integrand, integrand.groups
+        self.width, self.product_weights = 10**9, integrand.product_weights
+
+    def weighted_sums(self, k, weights, angles=1):
+        return self.inner.weighted_sums(k, weights, angles)
+
+
+def test_chunked_evaluation_gives_the_same_integral(rashba):
+    """Cells evaluated one per call (the smallest memory chunks) give the same integral, error
+    and mesh as the default chunks, which join them into few calls."""
+    m, ef = np.array([0.6, 0.0, 0.8]), np.linspace(0.1, 0.3, 5)
+    integrand = ResponseIntegrand(rashba, m, ef, 0.02)
+    default, chunked = _integrals(rashba, m, integrand, _OneCellPerChunk(integrand), 1e-5)
+    assert (default.n_points, default.n_panels) == (chunked.n_points, chunked.n_panels)
+    # rounding only: matrix products of other shapes sum in another order
+    scale = np.abs(default.value).max()
+    np.testing.assert_allclose(default.value, chunked.value, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(default.error, chunked.error, rtol=1e-6, atol=1e-13 * scale)
