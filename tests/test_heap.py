@@ -42,6 +42,11 @@ def _probe(mode: str, **env: str) -> tuple[bool, int]:
     return bool(int(out[0])), int(out[1])
 
 
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="resident memory from /proc/self/statm"
+)
+
+
 @pytest.mark.skipif(not _glibc(), reason="glibc malloc only")
 def test_freed_block_is_kept_for_reuse():
     # default glibc: a 20 MiB block is mmap-ed and returned to the system when freed

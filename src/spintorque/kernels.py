@@ -170,7 +170,7 @@ def _sea_pairs(d, x_m, x_n, inv_m, inv_n, arg_diff, eta, scale=1.0, denominator=
     d = e_m - e_n (broadcasts against the others, e.g. one value per k point and pair);
     x_* = EF - e_* (so Re u = (x_m + x_n)/2); inv_* = 1/|EF - e_* + i eta|^2;
     arg_diff = arg(EF - e_m + i eta) - arg(EF - e_n + i eta); denominator = x_m x_n + eta^2
-    if already at hand. Only the pairs that take the series form Re u.
+    if already at hand. Re u is formed only for the pairs that take the series.
     """
     shape = np.broadcast_shapes(np.shape(d), np.shape(x_m), np.shape(x_n))
     if denominator is None:
