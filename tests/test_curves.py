@@ -224,3 +224,21 @@ def _contour_ranges(curves):
     per_level = [np.sort(mean[level == lv]) for lv in np.unique(level)]
     n = min(len(p) for p in per_level)
     return [(min(p[j] for p in per_level), max(p[j] for p in per_level)) for j in range(n)]
+
+
+def test_more_graded_offsets_keep_contour_priority_and_the_result(monkeypatch):
+    """A fourth graded offset: the graded curves rank below the contours (priority 3 marks
+    them) by distance, and the response agrees with the default mesh's within the estimates."""
+    model = st.models.DiracSurface(vf=1.0, delta=0.2, cutoff=20.0)
+    m, ef, eta = np.array([0.6, 0.0, 0.8]), 0.3, 0.02
+    default = st.response(model, ef=ef, eta=eta, m=m, rtol=1e-6)
+    monkeypatch.setattr(contours, "GRADED_OFFSETS", np.array([2.0, 8.0, 32.0, 128.0]))
+    curves = fermi_curves(model, m, np.array([ef]), eta, 19.0, np.zeros(2))
+    graded = np.isfinite(curves.offset) & (curves.offset != 0)
+    assert np.all(curves.priority[curves.offset == 0] == 3)
+    for offset, rank in zip((2.0, 8.0, 32.0, 128.0), (2, 1, 0, -1), strict=True):
+        assert np.all(curves.priority[graded & (np.abs(curves.offset) == offset)] == rank)
+    finer = st.response(model, ef=ef, eta=eta, m=m, rtol=1e-6)
+    for block in ("spin_exchange", "current_force"):
+        bound = default[f"{block}_error"] + finer[f"{block}_error"]
+        assert np.all(np.abs(default[block] - finer[block]) <= bound + 1e-15)

@@ -398,7 +398,7 @@ def _contour_curves(
     every ray crosses the level equally often and its harmonics from BAND_LIMIT on, which the
     curve drops, stay below RESOLVED_TAIL x w. Any other branch gets rings of
     BRACKET_RING_WIDTHS x w across its radial range.
-    Priority: Fermi momenta and brackets 3, graded curves 2, 1, 0 by distance.
+    Priority: Fermi momenta and brackets 3, graded curves 2, 1, 0 (, -1, ...) by distance.
     """
     order = np.lexsort((r_cross, ray, lev))
     lev, ray, r_cross, width = lev[order], ray[order], r_cross[order], width[order]
@@ -432,7 +432,9 @@ def _contour_curves(
     bracket = ~circular & ~shaped
 
     offsets = np.concatenate([[0.0], -GRADED_OFFSETS, GRADED_OFFSETS])
-    priority = np.concatenate([[3], np.arange(2, -1, -1), np.arange(2, -1, -1)])
+    # graded curves by distance: 2 for the nearest, then 1, 0, ... (3 marks Fermi contours)
+    graded_rank = 2 - np.arange(len(GRADED_OFFSETS))
+    priority = np.concatenate([[3], graded_rank, graded_rank])
     # circles at the branch's smallest and largest radius, shaped curves along it
     circles = np.concatenate([r_lo[circular], r_hi[circular]])[:, None]
     circles_w = np.concatenate([w_lo[circular], w_hi[circular]])[:, None]
