@@ -265,8 +265,9 @@ def unconverged_advice(exhausted: tuple[str, ...], max_points: int, max_memory: 
 
 def pad_to_3d(block: np.ndarray) -> np.ndarray:
     """Zero-pad the last two axes to 3 (velocity of a 2-D model has no z component)."""
-    pad = [(0, 0)] * (block.ndim - 2) + [(0, 3 - block.shape[-2]), (0, 3 - block.shape[-1])]
-    return np.pad(block, pad)
+    out = np.zeros((*block.shape[:-2], 3, 3), dtype=block.dtype)
+    out[..., : block.shape[-2], : block.shape[-1]] = block
+    return out
 
 
 def _with_total(arr: np.ndarray) -> np.ndarray:
