@@ -300,7 +300,9 @@ def kernel_features(
     else:  # one per band
         arg = np.arctan2(eta, x)
         arg_diff = arg[:, upper] - arg[:, lower]
-    sea = _sea_pairs(split, x_m, x_n, inv_m, inv_n, arg_diff, eta, 1.0 / (2 * np.pi), denominator)
+    sea = _sea_pairs(
+        split, x_m, x_n, inv_m, inv_n, arg_diff, eta, scale=1 / (2 * np.pi), denominator=denominator
+    )
     return surface, sea
 
 
