@@ -23,8 +23,9 @@ from .integrate.disk import ComponentGroups, DiskIntegrator, IntegrationResult
 from .integrate.heap import retain_freed_memory
 from .integrate.rules import ProductWeights
 from .integrate.thermal import thermal_grid
-from .kernels import eigendata, weighted_response
+from .kernels import LEFT_SETS, RIGHT_SETS, eigendata, weighted_response
 from .models.base import BlochModel, BrillouinZone, Disk
+from .operator_basis import BasisMismatch, OperatorBasis, find_operator_basis
 
 # block name -> (left operator set, right operator set)
 BLOCKS: dict[str, tuple[str, str]] = {
@@ -48,10 +49,6 @@ TOLERANCE_FLOOR = 1e-4
 def _blas_controller() -> ThreadpoolController:
     """The process's BLAS thread pools, inspected once (threadpool_limits costs ~0.5 ms a call)."""
     return ThreadpoolController()
-
-
-LEFT_SETS = ("spin", "velocity", "exchange")  # observables A, in stack order
-RIGHT_SETS = ("exchange", "velocity")  # generators B, in stack order
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,9 @@ class ResponseIntegrand:
     batches (the fast path: one matrix product per batch). C = 2 x nL x nR x nE, in that order
     (the energy last: the layout of the products; see :func:`energy_first`). With ``smearing``
     (n_out, nE) the outputs are those combinations of the levels (thermal smearing applied to
-    the kernels at each k point) and nE in C is n_out.
+    the kernels at each k point) and nE in C is n_out. With a ``basis`` that drops operators
+    (multiples of others, see :mod:`~.operator_basis`), nL and nR count its basis operators
+    and :meth:`OperatorBasis.expand` gives the layout's blocks.
     """
 
     def __init__(
@@ -141,18 +140,29 @@ class ResponseIntegrand:
         eta: float,
         layout: OperatorLayout | None = None,
         smearing: np.ndarray | None = None,
+        basis: OperatorBasis | None = None,
     ) -> None:
         self.model, self.m, self.energies, self.eta = model, m, np.asarray(energies), eta
         self.smearing = smearing
         self.layout = operator_layout(int(model.dim)) if layout is None else layout
+        self.basis = basis if basis is not None and basis.compresses else None
+        if self.basis is None:
+            n_left, n_right = self.layout.n_left, self.layout.n_right
+        else:
+            n_left, n_right = len(self.basis.left_basis), len(self.basis.right_basis)
         n = int(model.n_bands)
-        n_ops = self.layout.n_left * self.layout.n_right
+        n_ops = n_left * n_right
         # floats held per k point: kernels (2 nE N^2 complex) + weighted pairs (3 n_ops N^2
         # complex) + the per-radial-node sums of product rules (n_ops nE per >= 8 angles)
         n_e = len(self.energies)
         self.width = 4 * n * n * (n_e + 3 * n_ops) + n_ops * n_e // 8
         n_out = len(self.energies) if smearing is None else len(smearing)
-        self.shape = (2, self.layout.n_left, self.layout.n_right, n_out)
+        self.shape = (2, n_left, n_right, n_out)
+        if self.basis is not None:
+            # each basis pair at one energy, both parts: its tolerance is the smallest that its
+            # multiples in the blocks ask for (OperatorBasis.reduce_tolerance)
+            self.groups = ComponentGroups((2, n_ops * n_out), ((slice(None),),))
+            return
         # components sharing one tolerance (block_tolerance): a block at one energy, both parts
         left, right = self.layout.slices()
         self.groups = ComponentGroups(
@@ -164,7 +174,7 @@ class ResponseIntegrand:
         )
 
     def _eigendata(self, k: np.ndarray):
-        return eigendata(self.model, k, self.m, self.layout)
+        return eigendata(self.model, k, self.m, self.layout, self.basis)
 
     def __call__(self, k: np.ndarray) -> np.ndarray:
         ones = np.ones((len(k), 1, 1))
@@ -202,6 +212,19 @@ class ResponseIntegrand:
     def from_energy_first(self, value: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`energy_first`: (nE, 2, nL, nR) -> flat C."""
         return np.moveaxis(value, 0, -1).ravel()
+
+    def blocks(self, flat: np.ndarray, magnitude: bool = False) -> np.ndarray:
+        """Components C as the layout's blocks (nE, 2, nL, nR) (expanded from the basis;
+        ``magnitude``: error estimates, scaled by |c_a c_b|)."""
+        value = self.energy_first(flat)
+        return value if self.basis is None else self.basis.expand(value, magnitude)
+
+    def tolerance(self, flat: np.ndarray, rtol: float) -> np.ndarray:
+        """Absolute tolerance of each component C (:func:`block_tolerance` of the blocks)."""
+        tol = block_tolerance(self.blocks(flat), self.layout, rtol)
+        if self.basis is not None:
+            tol = self.basis.reduce_tolerance(tol)
+        return self.from_energy_first(tol)
 
 
 def block_tolerance(value: np.ndarray, layout: OperatorLayout | int, rtol: float) -> np.ndarray:
@@ -305,19 +328,19 @@ def integrate_levels(
     max_memory: int | None = None,
     smearing: np.ndarray | None = None,
     mesh: tuple[np.ndarray, float] | None = None,
+    basis: OperatorBasis | None = None,
 ) -> tuple[np.ndarray, np.ndarray, IntegrationResult]:
     """One k integral for the T = 0 ``energies``: value and error (nE, 2, nL, nR) and the
     integrator's result (statistics). ``curves``: their Fermi curves, if computed;
     ``max_memory``: the integrator's memory budget in bytes (None: its default).
     ``smearing`` (n_out, nE): integrate these combinations of the levels instead (value and
     error (n_out, 2, nL, nR)); ``mesh``: (levels, width) the k mesh is built for, instead of
-    (energies, eta)."""
-    integrand = ResponseIntegrand(model, m, energies, eta, layout, smearing)
+    (energies, eta); ``basis``: integrate only its basis operators (:mod:`~.operator_basis`)."""
+    integrand = ResponseIntegrand(model, m, energies, eta, layout, smearing, basis)
     mesh_levels, mesh_eta = (energies, eta) if mesh is None else mesh
 
     def tolerance(flat: np.ndarray) -> np.ndarray:
-        value = integrand.energy_first(flat)
-        return integrand.from_energy_first(block_tolerance(value, layout, rtol))
+        return integrand.tolerance(flat, rtol)
 
     integrator = make_integrator(
         model,
@@ -334,7 +357,7 @@ def integrate_levels(
     # slow down (x4 measured on 2 cores); parallelism belongs to the sweep executors
     with _blas_controller().limit(limits=1):
         result: IntegrationResult = integrator.integrate(tolerance)
-    return integrand.energy_first(result.value), integrand.energy_first(result.error), result
+    return integrand.blocks(result.value), integrand.blocks(result.error, magnitude=True), result
 
 
 # finite T with nested contours: thermal smearing applied to the kernels before the k sum
@@ -390,6 +413,15 @@ def compute_blocks(
     the grid's levels as at T = 0, smeared after the k integrals."""
     retain_freed_memory()  # temporaries reused, not faulted in again (see integrate.heap)
     layout = operator_layout(int(model.dim), blocks)
+    args = (model, ef, eta, m, temperatures, rtol, layout, max_points, max_memory)
+    try:
+        return _compute_blocks(*args, find_operator_basis(model, m, layout))
+    except BasisMismatch:  # a relation of the sample points fails elsewhere: every operator
+        return _compute_blocks(*args, None)
+
+
+def _compute_blocks(model, ef, eta, m, temperatures, rtol, layout, max_points, max_memory, basis):
+    """:func:`compute_blocks` with the operators of ``basis`` (None: every operator)."""
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     stats = {"n_points": 0, "n_panels": 0, "converged": True, "exhausted": set()}
 
@@ -406,6 +438,7 @@ def compute_blocks(
             max_memory,
             smearing,
             mesh,
+            basis,
         )
         stats["n_points"] += result.n_points
         stats["n_panels"] += result.n_panels

@@ -18,12 +18,14 @@ units of A x B / energy^2 x (energy / hbar) ... i.e. time x A x B / energy).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .integrate.rules import ProductWeights
 from .models.base import BlochModel
+from .operator_basis import OperatorBasis, catalogue, identity_basis
 
 # |d| / |u| below which J uses its series (d = a - b real, u = EF - (a + b)/2):
 # closed-form cancellation then costs at most ~6 |u|^2/|d|^2 ulp ~ 2e-14.
@@ -32,8 +34,9 @@ SERIES_TERMS = 12
 # contraction order of to_eigenbasis for small N: O U first, then U^dagger (O U)
 _SMALL_PATH = ["einsum_path", (1, 2), (0, 1)]
 
-# operator sets: left (observables A) and right (generators B)
-LEFT_SPIN, LEFT_VELOCITY, LEFT_EXCHANGE = "spin", "velocity", "exchange"
+# operator sets: left (observables A) and right (generators B), in stack order
+LEFT_SETS = ("spin", "velocity", "exchange")
+RIGHT_SETS = ("exchange", "velocity")
 
 
 @dataclass(frozen=True)
@@ -104,35 +107,43 @@ def to_eigenbasis(vectors: np.ndarray, ops: np.ndarray) -> np.ndarray:
     )
 
 
-def eigendata(model: BlochModel, k: np.ndarray, m: np.ndarray, layout=None) -> EigenData:
+def eigendata(
+    model: BlochModel,
+    k: np.ndarray,
+    m: np.ndarray,
+    layout=None,
+    basis: OperatorBasis | None = None,
+) -> EigenData:
     """Diagonalise H(k; m) once and express every operator the responses need in its eigenbasis.
 
     ``layout`` (an :class:`spintorque.engine.OperatorLayout`) selects the operator sets; the
     default is all of them: left = sigma_x,y,z, v_j, dH/dm_b and right = dH/dm_b, v_j.
+    ``basis`` (an :class:`~.operator_basis.OperatorBasis` of that layout): the left and right
+    stacks hold only its basis operators, and the relations it drops are checked at these k
+    points (:class:`~.operator_basis.BasisMismatch` if one fails).
     """
     ham = model.hamiltonian(k, m)
     energies, vectors = hermitian_eigh(ham)
-    left_sets = ("spin", "velocity", "exchange") if layout is None else layout.left_sets
-    right_sets = ("exchange", "velocity") if layout is None else layout.right_sets
-    operators = {}
-    if "spin" in left_sets:
-        operators["spin"] = np.broadcast_to(
-            np.asarray(model.spin_operators), (len(k), 3, *ham.shape[1:])
-        )
-    if "velocity" in left_sets + right_sets:
-        operators["velocity"] = model.velocity(k, m)
-    if "exchange" in left_sets + right_sets:
-        operators["exchange"] = model.exchange_derivative(k, m)
-    names = list(operators)
-    ops = to_eigenbasis(vectors, np.concatenate([operators[n] for n in names], axis=1))
-    start = np.cumsum([0] + [operators[n].shape[1] for n in names])
-    block = {n: ops[:, start[i] : start[i + 1]] for i, n in enumerate(names)}
+    if basis is None:
+        left_sets = LEFT_SETS if layout is None else layout.left_sets
+        right_sets = RIGHT_SETS if layout is None else layout.right_sets
+        basis = identity_basis(int(model.dim), left_sets, right_sets)
+    ops, _ = catalogue(model, k, m, basis.sets)
+    basis.check(ops)
+    transformed = basis.transformed
+    in_eigenbasis = to_eigenbasis(vectors, ops[:, transformed])
 
-    def stack(sets):
-        return block[sets[0]] if len(sets) == 1 else np.concatenate([block[x] for x in sets], 1)
+    def stack(members):
+        position = np.searchsorted(transformed, members)
+        if np.array_equal(position, np.arange(len(transformed))):  # all of them, in order
+            return in_eigenbasis
+        return in_eigenbasis[:, position]
 
     return EigenData(
-        energies=energies, vectors=vectors, left=stack(left_sets), right=stack(right_sets)
+        energies=energies,
+        vectors=vectors,
+        left=stack(basis.left_basis),
+        right=stack(basis.right_basis),
     )
 
 
@@ -240,16 +251,21 @@ def sea_kernel(energies: np.ndarray, ef: np.ndarray, eta: float) -> np.ndarray:
 # (energies only), so the k sum for all Fermi levels is one real matrix product.
 
 
-def pair_features(eig: EigenData) -> tuple[np.ndarray, np.ndarray]:
+def pair_features(eig: EigenData, eta: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Operator features: surface (Nk, N^2, nL*nR) and sea (Nk, N(N-1)/2, nL*nR), real.
 
     Surface: A_nn B_nn, 2 Re(A_nm B_mn), -2 Im(A_nm B_mn) (m < n). All operators are
     Hermitian, so Im(A_mn B_nm) = -Im(A_nm B_mn) and the sea feature
     Im(A_mn B_nm) - Im(A_nm B_mn) is the last block of the surface features (a view).
+
+    With ``eta`` the surface features match :func:`kernel_features` (N + N(N-1)/2 of them):
+    Im kappa_I(m, n) = -(e_m - e_n) / (2 eta) Re kappa_I(m, n) at every level, so each pair's
+    Im feature is folded into its Re feature with that factor (one feature fewer per pair in
+    every per-level product).
     """
     nk, nl, n = eig.left.shape[:3]
     nr = eig.right.shape[1]
-    upper, lower = np.triu_indices(n, 1)
+    upper, lower = _pairs(n)
     n_pair = len(upper)
     left = eig.left.reshape(nk, nl, n * n)
     right = eig.right.reshape(nk, nr, n * n)
@@ -260,22 +276,38 @@ def pair_features(eig: EigenData) -> tuple[np.ndarray, np.ndarray]:
     ab = np.einsum("klp,krp->kplr", left[:, :, lower * n + upper], right[:, :, upper * n + lower])
     np.multiply(ab.real, 2.0, out=out[:, n : n + n_pair])
     np.multiply(ab.imag, -2.0, out=out[:, n + n_pair :])
-    surface = out.reshape(nk, n + 2 * n_pair, nl * nr)
-    return surface, surface[:, n + n_pair :]
+    full = out.reshape(nk, n + 2 * n_pair, nl * nr)
+    sea = full[:, n + n_pair :]
+    if eta is None:
+        return full, sea
+    fold = (eig.energies[:, upper] - eig.energies[:, lower]) * (-0.5 / eta)  # (Nk, pairs)
+    full[:, n : n + n_pair] += fold[:, :, None] * sea
+    return full[:, : n + n_pair], sea
+
+
+@functools.cache
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Band pairs (m, n) with m < n of N bands: (upper, lower) = np.triu_indices(N, 1)."""
+    upper, lower = np.triu_indices(n, 1)
+    upper.flags.writeable = lower.flags.writeable = False  # shared between calls
+    return upper, lower
 
 
 def kernel_features(
     energies: np.ndarray, ef: np.ndarray, eta: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kernel features matching :func:`pair_features`: surface (Nk, N^2, nEF), sea (Nk, ., nEF).
+    """Kernel features matching :func:`pair_features` with eta: surface (Nk, N + N(N-1)/2, nEF),
+    sea (Nk, N(N-1)/2, nEF).
 
-    Surface: kappa_I(n, n) = eta^2/(pi D_n^2) and Re, Im kappa_I(m, n) for m < n, from the
-    closed form of :func:`surface_kernel` evaluated only for those pairs. Sea: s(m, n) of
+    Surface: kappa_I(n, n) = eta^2/(pi D_n^2) and Re kappa_I(m, n) for m < n, from the
+    closed form of :func:`surface_kernel` evaluated only for those pairs (Im kappa_I(m, n) is
+    Re kappa_I(m, n) times a factor of the pair alone, folded into the operator features).
+    Sea: s(m, n) of
     :func:`sea_pair_kernel`. Built with the Fermi level last, the layout the k sums use; the
     factors that depend only on the pair (e_m - e_n) are formed once per k point.
     """
     nk, n = energies.shape
-    upper, lower = np.triu_indices(n, 1)
+    upper, lower = _pairs(n)
     n_pair = len(upper)
     ef = np.asarray(ef, dtype=float)
     x = ef[None, None, :] - energies[:, :, None]  # (Nk, N, nEF)
@@ -287,12 +319,11 @@ def kernel_features(
     else:
         inv_m, inv_n, x_m, x_n = inv[:, upper], inv[:, lower], x[:, upper], x[:, lower]
     split = (energies[:, upper] - energies[:, lower])[:, :, None]  # (Nk, pairs, 1)
-    surface = np.empty((nk, n + 2 * n_pair, x.shape[2]))
+    surface = np.empty((nk, n + n_pair, x.shape[2]))
     diag = np.multiply(inv, inv, out=surface[:, :n])
     diag *= eta**2 / np.pi
-    prod = np.multiply(inv_m, inv_n, out=surface[:, n : n + n_pair])
+    prod = np.multiply(inv_m, inv_n, out=surface[:, n:])
     prod *= eta**2 / np.pi
-    np.multiply(prod, split * (-1.0 / (2 * eta)), out=surface[:, n + n_pair :])
     denominator = np.multiply(x_m, x_n)
     denominator += eta**2
     if n <= 3:  # one arctan2 per pair: x_n - x_m = e_m - e_n
@@ -374,7 +405,7 @@ def weighted_response(
         return _isotropic_response(eig, radial, ef, eta, weights, angles, smearing)
     out = np.empty((n_batch, n_w, 2, nl * nr, n_e))
     features = zip(
-        pair_features(eig)[::-1],
+        pair_features(eig, eta)[::-1],
         smeared_kernel_features(eig.energies, ef, eta, smearing)[::-1],
         strict=True,
     )
@@ -412,7 +443,7 @@ def _product_response(
     n_lr = nl * nr
     out = np.empty((n_batch, rules.n_sets, 2, n_lr * n_e))
     features = zip(
-        pair_features(eig)[::-1],
+        pair_features(eig, eta)[::-1],
         smeared_kernel_features(eig.energies, ef, eta, smearing)[::-1],
         strict=True,
     )
@@ -458,11 +489,17 @@ def _isotropic_response(
     # angular sums of the weighted operator features: (P R, nw, angles) @ (P R, angles, F nLR)
     w = weights.reshape(n_batch * n_rad, angles, n_w).transpose(0, 2, 1)
     summed = w @ surface.reshape(n_batch * n_rad, angles, n_f * nl * nr)
+    summed = summed.reshape(n_batch * n_rad, n_w, n_f, nl * nr)
+    # the Im surface features folded into the Re ones per radial node (see pair_features)
+    upper, lower = _pairs(n)
+    sea_start = n + len(upper)
+    fold = (radial[:, upper] - radial[:, lower]) * (-0.5 / eta)  # (P R, pairs)
+    summed[:, :, n:sea_start] += fold[:, None, :, None] * summed[:, :, sea_start:]
     summed = summed.reshape(n_batch, n_rad, n_w, n_f, nl * nr).transpose(0, 2, 4, 1, 3)
-    sea_start = n + (n_f - n) // 2
     out = np.empty((n_batch, n_w, 2, nl * nr, n_e))
     kernels = smeared_kernel_features(radial, ef, eta, smearing)[::-1]  # sea, surface
-    for part, (phi, psi) in enumerate(zip((summed[..., sea_start:], summed), kernels, strict=True)):
+    parts = (summed[..., sea_start:], summed[..., :sea_start])
+    for part, (phi, psi) in enumerate(zip(parts, kernels, strict=True)):
         f = phi.shape[-1]
         lhs = phi.reshape(n_batch, n_w, nl * nr, n_rad * f)
         # (P, nw, nLR, nEF), written in place

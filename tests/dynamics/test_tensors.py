@@ -32,9 +32,10 @@ def test_table_values_on_nodes_are_engine_values(dirac_table, dirac_model, setti
     theta = dirac_table.theta[5]
     m = np.array([math.sin(theta), 0.0, math.cos(theta)])
     res = st.response(dirac_model, ef=settings.ef, eta=settings.eta, m=m, rtol=settings.rtol)
-    assert np.allclose(
-        dirac_table(m)[0, 0], res.exchange_exchange.sel(part="total").values, rtol=1e-12, atol=0
-    )
+    direct = res.exchange_exchange.sel(part="total").values
+    # to rounding of the block's scale (the table asks for fewer blocks: its sums are
+    # ordered differently, and entries that vanish by symmetry are pure rounding)
+    assert np.allclose(dirac_table(m)[0, 0], direct, rtol=1e-12, atol=1e-12 * np.abs(direct).max())
 
 
 def _smooth(m):
