@@ -242,3 +242,28 @@ def test_more_graded_offsets_keep_contour_priority_and_the_result(monkeypatch):
     for block in ("spin_exchange", "current_force"):
         bound = default[f"{block}_error"] + finer[f"{block}_error"]
         assert np.all(np.abs(default[block] - finer[block]) <= bound + 1e-15)
+
+
+@pytest.mark.parametrize("levels", [np.array([0.3]), np.linspace(-0.5, 0.5, 200)])
+def test_isotropic_bands_are_searched_on_one_ray(monkeypatch, levels):
+    """A Dirac cone about its (shifted) centre is isotropic: its crossings, found on one ray and
+    copied, equal those the search on all 32 rays finds (to rounding of the regula falsi)."""
+    model = st.models.DiracSurface(vf=1.0, delta=0.2, cutoff=20.0)
+    m = np.array([0.6, 0.0, 0.8])
+    center, r_max = model.band_center(m), 20.0 - np.hypot(*model.band_center(m))
+    searched = []
+    original = contours.isotropic_energies
+    monkeypatch.setattr(
+        contours,
+        "isotropic_energies",
+        lambda *a: searched.append(original(*a) is not None) or original(*a),
+    )
+    one_ray = fermi_curves(model, m, levels, 0.01, r_max, center)
+    monkeypatch.setattr(contours, "isotropic_energies", lambda *a: None)
+    every_ray = fermi_curves(model, m, levels, 0.01, r_max, center)
+    assert searched == [True]
+    assert len(one_ray.radii) == len(every_ray.radii) > 0
+    np.testing.assert_allclose(one_ray.radii, every_ray.radii, rtol=1e-12, atol=1e-12 * r_max)
+    np.testing.assert_allclose(one_ray.widths, every_ray.widths, rtol=1e-9)
+    for name in ("priority", "level", "offset"):
+        np.testing.assert_array_equal(getattr(one_ray, name), getattr(every_ray, name))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..kernels import band_energies
+from ..kernels import band_energies, isotropic_energies
 from ..models.base import BlochModel
 from .curves import N_RAYS, BreakCurves, nest, ray_angles
 
@@ -204,16 +204,17 @@ def fermi_curves(
     :meth:`FermiCurves.breaks` merges them into the nested break curves of the k mesh.
 
     Bands are sampled on 32 rays (radii uniform plus geometric towards the centre, where Fermi
-    momenta usually are); each crossing is located by two regula-falsi steps, and thin rings
-    around a band extremum that fall between the samples are found from the parabola through
-    the extremum (:func:`_hidden_crossings`). Crossings are grouped into branches (the j-th
-    along each ray). Each branch is followed by curves at r_F(phi) and r_F(phi) +- w x
-    GRADED_OFFSETS, w = eta / |de/dr| the Lorentzian width in k: circles for a branch circular
-    about the centre (min and max radius over the rays within w / 2), else the trigonometric
-    interpolant of its crossings (Rashba with in-plane m, warping), so that the panels between
-    curves keep the Lorentzian ridge at a fixed radial coordinate. A branch that cannot be
-    followed (rays crossing it unequally often, or not resolved by 32 rays) gets rings of
-    BRACKET_RING_WIDTHS x w across its radial range (the 2-D refinement follows it in angle).
+    momenta usually are; bands that agree on every ray to rounding are searched on one ray and
+    their crossings copied to the others); each crossing is located by two regula-falsi steps,
+    and thin rings around a band extremum that fall between the samples are found from the
+    parabola through the extremum (:func:`_hidden_crossings`). Crossings are grouped into
+    branches (the j-th along each ray). Each branch is followed by curves at r_F(phi) and
+    r_F(phi) +- w x GRADED_OFFSETS, w = eta / |de/dr| the Lorentzian width in k: circles for a
+    branch circular about the centre (min and max radius over the rays within w / 2), else the
+    trigonometric interpolant of its crossings (Rashba with in-plane m, warping), so that the
+    panels between curves keep the Lorentzian ridge at a fixed radial coordinate. A branch that
+    cannot be followed (rays crossing it unequally often, or not resolved by 32 rays) gets rings
+    of BRACKET_RING_WIDTHS x w across its radial range (the 2-D refinement follows it in angle).
     Curves closer than MIN_CELL_WIDTHS x w are merged (a Fermi momentum wins; for other curves,
     see :func:`~.curves.nest`), so a dense energy scan gives cells of about w across the range
     its Fermi momenta cover.
@@ -229,6 +230,11 @@ def fermi_curves(
     k = center + (r[None, :, None] * direction[:, None, :]).reshape(-1, 2)
     bands = band_energies(model.hamiltonian(k, m)).reshape(N_RAYS, len(r), -1)
     levels = np.unique(np.asarray(energies, dtype=float))
+    # bands isotropic about the centre (to rounding): crossings on the first ray, the same on
+    # every ray (a dense scan of a Dirac cone: 32x fewer regula-falsi steps)
+    on_one_ray = isotropic_energies(bands.swapaxes(0, 1).reshape(-1, bands.shape[2]), N_RAYS, eta)
+    isotropic = on_one_ray is not None
+    sampled = on_one_ray[None] if isotropic else bands
 
     def band_on_rays(band: int, ray: np.ndarray, radius: np.ndarray) -> np.ndarray:
         points = center + radius[:, None] * direction[ray]
@@ -236,7 +242,7 @@ def fermi_curves(
 
     found = []
     for band in range(bands.shape[2]):
-        lev, ray, idx, _ = _crossings(bands[:, :, band], levels)
+        lev, ray, idx, _ = _crossings(sampled[:, :, band], levels)
         width = np.zeros(0)
         if len(lev):
             bracket = [r[idx], r[idx + 1], bands[ray, idx, band], bands[ray, idx + 1, band]]
@@ -247,9 +253,12 @@ def fermi_curves(
         else:
             r_cross = np.zeros(0)
         # thin rings around band extrema that fall between the samples
-        hidden = _hidden_crossings(r, bands[:, :, band], levels, eta, r_max)
+        hidden = _hidden_crossings(r, sampled[:, :, band], levels, eta, r_max)
         lev, ray = np.concatenate([lev, hidden[0]]), np.concatenate([ray, hidden[1]])
         r_cross, width = np.concatenate([r_cross, hidden[2]]), np.concatenate([width, hidden[3]])
+        if isotropic:  # every ray as the first
+            lev, r_cross, width = (np.repeat(x, N_RAYS) for x in (lev, r_cross, width))
+            ray = np.tile(np.arange(N_RAYS), len(lev) // N_RAYS)
         if len(lev):
             found.append(_contour_curves(lev, ray, r_cross, width))
     if not found:
