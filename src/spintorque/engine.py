@@ -416,11 +416,23 @@ def compute_blocks(
     args = (model, ef, eta, m, temperatures, rtol, layout, max_points, max_memory)
     try:
         return _compute_blocks(*args, find_operator_basis(model, m, layout))
-    except BasisMismatch:  # a relation of the sample points fails elsewhere: every operator
+    except BasisMismatch:  # a relation of the sample points fails elsewhere: the result is
+        # computed again with every operator (correct, at the cost of the first attempt)
         return _compute_blocks(*args, None)
 
 
-def _compute_blocks(model, ef, eta, m, temperatures, rtol, layout, max_points, max_memory, basis):
+def _compute_blocks(
+    model: BlochModel,
+    ef: np.ndarray,
+    eta: float,
+    m: np.ndarray,
+    temperatures: np.ndarray,
+    rtol: float,
+    layout: OperatorLayout,
+    max_points: int,
+    max_memory: int | None,
+    basis: OperatorBasis | None,
+) -> RawResponse:
     """:func:`compute_blocks` with the operators of ``basis`` (None: every operator)."""
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     stats = {"n_points": 0, "n_panels": 0, "converged": True, "exhausted": set()}

@@ -302,9 +302,9 @@ def kernel_features(
     Surface: kappa_I(n, n) = eta^2/(pi D_n^2) and Re kappa_I(m, n) for m < n, from the
     closed form of :func:`surface_kernel` evaluated only for those pairs (Im kappa_I(m, n) is
     Re kappa_I(m, n) times a factor of the pair alone, folded into the operator features).
-    Sea: s(m, n) of
-    :func:`sea_pair_kernel`. Built with the Fermi level last, the layout the k sums use; the
-    factors that depend only on the pair (e_m - e_n) are formed once per k point.
+    Sea: s(m, n) of :func:`sea_pair_kernel`. Built with the Fermi level last, the layout the
+    k sums use; the factors that depend only on the pair (e_m - e_n) are formed once per k
+    point.
     """
     nk, n = energies.shape
     upper, lower = _pairs(n)

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .models.base import BlochModel, BrillouinZone, Disk
+
+if TYPE_CHECKING:
+    from .engine import OperatorLayout
 
 # operators whose difference from c x (another one) is within this many ulp of their size are
 # taken as proportional (formula models give exact multiples; the response then carries at most
@@ -28,6 +32,7 @@ from .models.base import BlochModel, BrillouinZone, Disk
 PROPORTIONAL_ULPS = 64
 N_SAMPLES = 8  # sample k points of the search
 SAMPLE_SEED = 20261126
+CATALOGUE_ORDER = ("spin", "velocity", "exchange")
 
 
 class BasisMismatch(RuntimeError):
@@ -147,10 +152,12 @@ class OperatorBasis:
 
 def catalogue_sets(left_sets: tuple[str, ...], right_sets: tuple[str, ...]) -> tuple[str, ...]:
     """The operator sets a layout uses, in catalogue order."""
-    return tuple(s for s in ("spin", "velocity", "exchange") if s in left_sets + right_sets)
+    return tuple(s for s in CATALOGUE_ORDER if s in left_sets + right_sets)
 
 
-def catalogue(model: BlochModel, k: np.ndarray, m: np.ndarray, sets: tuple[str, ...]):
+def catalogue(
+    model: BlochModel, k: np.ndarray, m: np.ndarray, sets: tuple[str, ...]
+) -> tuple[np.ndarray, tuple[int, ...]]:
     """The operators of ``sets`` at k in the model basis: (Nk, nU, N, N), and each set's count."""
     parts = []
     for name in sets:
@@ -185,7 +192,7 @@ def _stack(sets: tuple[str, ...], sizes: tuple[int, ...], names: tuple[str, ...]
     return np.concatenate([start[s] + np.arange(sizes[sets.index(s)]) for s in names])
 
 
-def find_operator_basis(model: BlochModel, m: np.ndarray, layout) -> OperatorBasis:
+def find_operator_basis(model: BlochModel, m: np.ndarray, layout: OperatorLayout) -> OperatorBasis:
     """The relations op_u = c op_v (v < u, c real and constant) among the operators of
     ``layout`` (an :class:`~spintorque.engine.OperatorLayout`) at the sample points."""
     sets = catalogue_sets(layout.left_sets, layout.right_sets)
@@ -193,17 +200,19 @@ def find_operator_basis(model: BlochModel, m: np.ndarray, layout) -> OperatorBas
     n_ops = ops.shape[1]
     flat = ops.transpose(1, 0, 2, 3).reshape(n_ops, -1)
     norms = np.max(np.abs(flat), axis=1)
+    # c[v, u]: the least-squares multiple op_u ~ c op_v (real: both Hermitian)
+    gram = np.real(flat.conj() @ flat.T)
+    c = gram / np.where(norms > 0, np.diag(gram), 1.0)[:, None]
+    residual = np.max(np.abs(flat[None, :] - c[:, :, None] * flat[:, None]), axis=2)
+    size = np.maximum(norms[None, :], np.abs(c) * norms[:, None])
+    proportional = (residual <= PROPORTIONAL_ULPS * np.finfo(float).eps * size) & (
+        norms[:, None] > 0
+    )
     rep, coeff = np.arange(n_ops), np.ones(n_ops)
-    tolerance = PROPORTIONAL_ULPS * np.finfo(float).eps
-    for u in range(n_ops):
-        for v in range(u):
-            if rep[v] != v or norms[v] == 0:
-                continue
-            c = float(np.real(np.vdot(flat[v], flat[u])) / np.real(np.vdot(flat[v], flat[v])))
-            size = max(norms[u], abs(c) * norms[v])
-            if np.max(np.abs(flat[u] - c * flat[v])) <= tolerance * size:
-                rep[u], coeff[u] = v, c
-                break
+    for u in range(n_ops):  # the first earlier basis operator it is a multiple of
+        earlier = np.flatnonzero(proportional[:u, u] & (rep[:u] == np.arange(u)))
+        if len(earlier):
+            rep[u], coeff[u] = earlier[0], c[earlier[0], u]
     return OperatorBasis(
         sets,
         sizes,
@@ -214,7 +223,9 @@ def find_operator_basis(model: BlochModel, m: np.ndarray, layout) -> OperatorBas
     )
 
 
-def identity_basis(dim: int, left_sets: tuple[str, ...], right_sets: tuple[str, ...]):
+def identity_basis(
+    dim: int, left_sets: tuple[str, ...], right_sets: tuple[str, ...]
+) -> OperatorBasis:
     """No relations: every operator of the sets is integrated."""
     sets = catalogue_sets(left_sets, right_sets)
     sizes = tuple(int(dim) if s == "velocity" else 3 for s in sets)
