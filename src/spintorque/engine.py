@@ -413,45 +413,33 @@ def compute_blocks(
     the grid's levels as at T = 0, smeared after the k integrals."""
     retain_freed_memory()  # temporaries reused, not faulted in again (see integrate.heap)
     layout = operator_layout(int(model.dim), blocks)
-    args = (model, ef, eta, m, temperatures, rtol, layout, max_points, max_memory)
-    try:
-        return _compute_blocks(*args, find_operator_basis(model, m, layout))
-    except BasisMismatch:  # a relation of the sample points fails elsewhere: the result is
-        # computed again with every operator (correct, at the cost of the first attempt)
-        return _compute_blocks(*args, None)
-
-
-def _compute_blocks(
-    model: BlochModel,
-    ef: np.ndarray,
-    eta: float,
-    m: np.ndarray,
-    temperatures: np.ndarray,
-    rtol: float,
-    layout: OperatorLayout,
-    max_points: int,
-    max_memory: int | None,
-    basis: OperatorBasis | None,
-) -> RawResponse:
-    """:func:`compute_blocks` with the operators of ``basis`` (None: every operator)."""
+    # operators that are multiples of others are not integrated (see operator_basis)
+    relations = {"basis": find_operator_basis(model, m, layout)}
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     stats = {"n_points": 0, "n_panels": 0, "converged": True, "exhausted": set()}
 
     def integrate(energies, curves=None, smearing=None, mesh=None):
-        value, error, result = integrate_levels(
-            model,
-            m,
-            energies,
-            eta,
-            layout,
-            rtol,
-            max_points - stats["n_points"],
-            curves,
-            max_memory,
-            smearing,
-            mesh,
-            basis,
-        )
+        def run():
+            return integrate_levels(
+                model,
+                m,
+                energies,
+                eta,
+                layout,
+                rtol,
+                max_points - stats["n_points"],
+                curves,
+                max_memory,
+                smearing,
+                mesh,
+                relations["basis"],
+            )
+
+        try:
+            value, error, result = run()
+        except BasisMismatch:  # a relation of the samples fails at an evaluated k point:
+            relations["basis"] = None  # every operator, for this integral and the rest
+            value, error, result = run()
         stats["n_points"] += result.n_points
         stats["n_panels"] += result.n_panels
         stats["converged"] &= result.converged
