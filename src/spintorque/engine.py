@@ -402,7 +402,6 @@ def compute_blocks(
     rtol: float,
     *,
     max_points: int = 20_000_000,
-    progress: Callable[[int], None] | None = None,
     blocks: tuple[str, ...] | None = None,
     max_memory: int | None = None,
 ) -> RawResponse:
