@@ -8,7 +8,7 @@ Prints, from one run on this machine (timings are ratios measured in the same ru
    reference run at rtol 1e-10 is at most (a) the requested 1e-6 and (b) the error the engine
    actually delivered (m is tilted, so the Fermi circle is off-centre and the grid cannot
    exploit isotropy);
-2. a 200-point EF scan in one call against single points.
+2. a 200-point EF scan in one call against single points (timed in turn, round by round).
 
 Run:  python benchmarks/engine_vs_grid.py [--scan-only]   (--scan-only: part 2 alone)
 """
@@ -111,33 +111,36 @@ def main() -> None:
     scan_cost()
 
 
-def scan_cost(repeats: int = 5) -> None:
-    """A 200-point EF scan in one call against single points (medians of ``repeats`` runs of
-    the scan and of each of four single points spread over the scan)."""
+def scan_cost(repeats: int = 7) -> None:
+    """A 200-point EF scan in one call against single points. The scan and four single points
+    spread over it are timed in turn, ``repeats`` rounds (the machine's speed drifts: each
+    round's ratio uses that round's times); medians over the rounds."""
     efs = np.linspace(-0.5, 0.5, 200)
-    st.response(MODEL, ef=efs, eta=ETA, m=M, rtol=RTOL)  # warm-up
-    singles, single_points = [], []
-    for e in efs[::50]:
-        runs = [
-            timed(lambda e=e: st.response(MODEL, ef=e, eta=ETA, m=M, rtol=RTOL))
-            for _ in range(repeats)
-        ]
-        singles.append(np.median([t for _, t in runs]))
-        single_points.append(runs[0][0].attrs["n_kpoints"])
-    runs = [
-        timed(lambda: st.response(MODEL, ef=efs, eta=ETA, m=M, rtol=RTOL)) for _ in range(repeats)
-    ]
-    scan, t_scan = runs[0][0], float(np.median([t for _, t in runs]))
-    t_single = float(np.median(singles))
+
+    def scan():
+        return st.response(MODEL, ef=efs, eta=ETA, m=M, rtol=RTOL)
+
+    singles = [lambda e=e: st.response(MODEL, ef=e, eta=ETA, m=M, rtol=RTOL) for e in efs[::50]]
+    for fn in (scan, *singles):  # warm-up
+        fn()
+    t_scan, t_single, ratios = [], [], []
+    for _ in range(repeats):
+        runs = [timed(fn) for fn in singles]
+        result, seconds = timed(scan)
+        t_scan.append(seconds)
+        t_single.append(float(np.median([t for _, t in runs])))
+        ratios.append(seconds / t_single[-1])
+    single_points = [res.attrs["n_kpoints"] for res, _ in runs]
+    median = float(np.median(t_single))
     print(
-        f"200-point EF scan: {t_scan:.3f} s, {scan.attrs['n_kpoints']} k points; "
-        "median single point "
-        f"{t_single:.3f} s; scan / single = {t_scan / t_single:.1f} (target < 3); "
-        f"200 separate calls would take ~{200 * t_single / t_scan:.0f}x longer than the scan"
+        f"200-point EF scan: {np.median(t_scan):.3f} s, {result.attrs['n_kpoints']} k points; "
+        f"median single point {median:.3f} s; scan / single = {np.median(ratios):.2f} "
+        f"(rounds {min(ratios):.2f}-{max(ratios):.2f}; target < 3); "
+        f"200 separate calls would take ~{200 * median / np.median(t_scan):.0f}x longer"
     )
     print(
-        f"k points: scan {scan.attrs['n_kpoints']}, single points {single_points} "
-        f"(scan / median single = {scan.attrs['n_kpoints'] / np.median(single_points):.1f})"
+        f"k points: scan {result.attrs['n_kpoints']}, single points {single_points} "
+        f"(scan / median single = {result.attrs['n_kpoints'] / np.median(single_points):.1f})"
     )
 
 
