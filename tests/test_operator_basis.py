@@ -121,11 +121,15 @@ def _assert_same(res, ref):
         ("dirac", dict(ef=0.3, eta=0.02, temperature=[0.0, 0.02])),
         ("rashba", dict(ef=[0.2, 0.5], eta=0.05)),
         ("bhz", dict(ef=0.3, eta=0.05)),
+        ("qwz", dict(ef=[-0.5, 0.3], eta=0.1)),  # a lattice model: the Brillouin-zone route
     ],
 )
 def test_relations_give_the_full_operator_result(request, monkeypatch, name, kwargs):
     """Same mesh, values to rounding, same estimates: the relations only skip products."""
-    model = request.getfixturevalue(name)
+    if name == "qwz":
+        model = st.models.QWZ(u=-1.3, delta=0.2)
+    else:
+        model = request.getfixturevalue(name)
     m = np.array([0.3, -0.5, 0.81]) / np.linalg.norm([0.3, -0.5, 0.81])
     res = st.response(model, m=m, rtol=1e-5, **kwargs)
     _without_relations(monkeypatch)
