@@ -413,11 +413,13 @@ def compute_blocks(
     retain_freed_memory()  # temporaries reused, not faulted in again (see integrate.heap)
     layout = operator_layout(int(model.dim), blocks)
     # operators that are multiples of others are not integrated (see operator_basis)
-    relations = {"basis": find_operator_basis(model, m, layout)}
+    basis = find_operator_basis(model, m, layout)
     grids = [thermal_grid(ef, float(t), eta, rtol) for t in temperatures]
     stats = {"n_points": 0, "n_panels": 0, "converged": True, "exhausted": set()}
 
     def integrate(energies, curves=None, smearing=None, mesh=None):
+        nonlocal basis
+
         def run():
             return integrate_levels(
                 model,
@@ -431,13 +433,13 @@ def compute_blocks(
                 max_memory,
                 smearing,
                 mesh,
-                relations["basis"],
+                basis,
             )
 
         try:
             value, error, result = run()
         except BasisMismatch:  # a relation of the samples fails at an evaluated k point:
-            relations["basis"] = None  # every operator, for this integral and the rest
+            basis = None  # every operator, for this integral and the rest
             value, error, result = run()
         stats["n_points"] += result.n_points
         stats["n_panels"] += result.n_panels

@@ -280,9 +280,14 @@ def pair_features(eig: EigenData, eta: float | None = None) -> tuple[np.ndarray,
     sea = full[:, n + n_pair :]
     if eta is None:
         return full, sea
-    fold = (eig.energies[:, upper] - eig.energies[:, lower]) * (-0.5 / eta)  # (Nk, pairs)
-    full[:, n : n + n_pair] += fold[:, :, None] * sea
+    full[:, n : n + n_pair] += _im_fold(eig.energies, eta)[:, :, None] * sea
     return full[:, : n + n_pair], sea
+
+
+def _im_fold(energies: np.ndarray, eta: float) -> np.ndarray:
+    """(Nk, pairs) Im kappa_I(m, n) / Re kappa_I(m, n) = -(e_m - e_n) / (2 eta), m < n."""
+    upper, lower = _pairs(energies.shape[1])
+    return (energies[:, upper] - energies[:, lower]) * (-0.5 / eta)
 
 
 @functools.cache
@@ -491,9 +496,8 @@ def _isotropic_response(
     summed = w @ surface.reshape(n_batch * n_rad, angles, n_f * nl * nr)
     summed = summed.reshape(n_batch * n_rad, n_w, n_f, nl * nr)
     # the Im surface features folded into the Re ones per radial node (see pair_features)
-    upper, lower = _pairs(n)
-    sea_start = n + len(upper)
-    fold = (radial[:, upper] - radial[:, lower]) * (-0.5 / eta)  # (P R, pairs)
+    sea_start = n + len(_pairs(n)[0])
+    fold = _im_fold(radial, eta)  # (P R, pairs)
     summed[:, :, n:sea_start] += fold[:, None, :, None] * summed[:, :, sea_start:]
     summed = summed.reshape(n_batch, n_rad, n_w, n_f, nl * nr).transpose(0, 2, 4, 1, 3)
     out = np.empty((n_batch, n_w, 2, nl * nr, n_e))

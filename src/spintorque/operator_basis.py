@@ -15,6 +15,7 @@ then integrates every operator (it never returns a result built on a relation th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -58,9 +59,14 @@ class OperatorBasis:
     right: np.ndarray
 
     @cached_property
+    def dropped(self) -> np.ndarray:
+        """Catalogue indices of the operators that are multiples of a basis operator."""
+        return np.flatnonzero(self.rep != np.arange(len(self.rep)))
+
+    @property
     def compresses(self) -> bool:
         """Whether any operator is a multiple of another."""
-        return bool(np.any(self.rep != np.arange(len(self.rep))))
+        return len(self.dropped) > 0
 
     @cached_property
     def _left(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,15 +99,11 @@ class OperatorBasis:
         """Catalogue indices of the operators the engine takes to the eigenbasis (sorted)."""
         return np.union1d(self.left_basis, self.right_basis)
 
-    @cached_property
-    def _dropped(self) -> np.ndarray:
-        return np.flatnonzero(self.rep != np.arange(len(self.rep)))
-
     def check(self, catalogue: np.ndarray) -> None:
         """Raise BasisMismatch unless every dropped operator of ``catalogue`` (Nk, nU, N, N),
         evaluated in the model basis, is its multiple of its basis operator there (to
         PROPORTIONAL_ULPS of the larger of the two, real and imaginary parts separately)."""
-        dropped = self._dropped
+        dropped = self.dropped
         if not len(dropped):
             return
         ops = catalogue[:, dropped].view(float)
@@ -223,10 +225,12 @@ def find_operator_basis(model: BlochModel, m: np.ndarray, layout: OperatorLayout
     )
 
 
+@functools.cache
 def identity_basis(
     dim: int, left_sets: tuple[str, ...], right_sets: tuple[str, ...]
 ) -> OperatorBasis:
-    """No relations: every operator of the sets is integrated."""
+    """No relations: every operator of the sets is integrated (one shared, read-only object
+    per layout: eigendata asks for it on every batch)."""
     sets = catalogue_sets(left_sets, right_sets)
     sizes = tuple(int(dim) if s == "velocity" else 3 for s in sets)
     n_ops = sum(sizes)
